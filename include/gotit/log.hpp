@@ -1,0 +1,34 @@
+// Logging to stderr with levels. Quiet by default so a benchmark measures
+// the server, not its terminal: -v shows connection events, -vv every message.
+// Not thread-safe in its setting: set the level once, before serving.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace gotit::log {
+
+enum class Level { error = 0, info = 1, connection = 2, message = 3 };
+
+// Level::info plus the number of -v flags.
+void set_verbosity(int verbose_flags);
+bool enabled(Level level);
+void write_line(std::string_view line);
+
+template <typename... Args>
+void at(Level level, fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(level)) write_line(fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void error(fmt::format_string<Args...> format, Args&&... args) {
+  at(Level::error, format, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+void info(fmt::format_string<Args...> format, Args&&... args) {
+  at(Level::info, format, std::forward<Args>(args)...);
+}
+
+}  // namespace gotit::log

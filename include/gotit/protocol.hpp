@@ -1,0 +1,114 @@
+// The gotit wire protocol, shared by every server and checked by the bench.
+//
+// A message is a line: the bytes up to '\n', with a '\r' just before it
+// dropped. At most 255 bytes of content -- the tutorial's `char buffer[256]`
+// with room for its terminator. An empty line is a message too. Bytes left
+// after the last '\n' when the peer half-closes count as one last message.
+//
+// LineFramer is pure: no I/O, no allocation while messages arrive whole in
+// one read. It owns only the bytes of a line that is split across reads.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gotit {
+
+inline constexpr std::size_t kMaxMessageBytes = 255;
+// The size of the read buffer in both servers, as in the tutorial.
+inline constexpr std::size_t kReadBufferBytes = kMaxMessageBytes + 1;
+
+inline constexpr std::string_view kGotItReply = "Got it!\n";
+inline constexpr std::string_view kOversizedReply =
+    "Error: message longer than 255 bytes\n";
+inline constexpr std::string_view kServerFullReply = "Error: server full\n";
+
+enum class ReplyMode { gotit, echo };
+
+// Parses "gotit" or "echo"; nullopt for anything else.
+std::optional<ReplyMode> parse_reply_mode(std::string_view text);
+std::string_view to_string(ReplyMode mode);
+
+// Appends the reply to `message` (without its '\n') to `out`.
+void append_reply(ReplyMode mode, std::string_view message, std::string& out);
+
+enum class FeedResult {
+  ok,         // every complete message was delivered; keep reading
+  oversized,  // a line passed 255 bytes: reply kOversizedReply and close
+};
+
+// Splits a byte stream into messages. One framer per connection.
+class LineFramer {
+ public:
+  // Delivers each complete message in `bytes` to on_message(std::string_view)
+  // in order. A view is valid only during the call. Stops at the first
+  // oversized line; the framer is then spent.
+  template <typename OnMessage>
+  FeedResult feed(std::string_view bytes, OnMessage&& on_message);
+
+  // At the peer's half-close: the bytes after the last '\n', if any, are one
+  // last message. Returns oversized if that remainder is too long.
+  template <typename OnMessage>
+  FeedResult finish(OnMessage&& on_message);
+
+  // Bytes of an unfinished line held between reads.
+  std::size_t pending_bytes() const { return pending_.size(); }
+
+ private:
+  // A line of 255 content bytes may still be followed by "\r\n", so up to
+  // 256 raw bytes can be pending before the verdict is certain.
+  static constexpr std::size_t kMaxPendingBytes = kMaxMessageBytes + 1;
+
+  static std::string_view strip_cr(std::string_view line);
+  bool append_pending(std::string_view part);  // false once oversized
+
+  // Empty (and unallocated) for the idle connections that dominate a
+  // reactor's memory; grows to at most kMaxPendingBytes.
+  std::string pending_;
+  bool spent_ = false;
+};
+
+template <typename OnMessage>
+FeedResult LineFramer::feed(std::string_view bytes, OnMessage&& on_message) {
+  if (spent_) return FeedResult::oversized;
+  while (!bytes.empty()) {
+    const std::size_t newline = bytes.find('\n');
+    if (newline == std::string_view::npos) {
+      if (!append_pending(bytes)) return FeedResult::oversized;
+      return FeedResult::ok;
+    }
+    const std::string_view head = bytes.substr(0, newline);
+    bytes.remove_prefix(newline + 1);
+    std::string_view message;
+    if (pending_.empty()) {
+      message = strip_cr(head);  // the common case: a whole line, no copy
+    } else {
+      if (!append_pending(head)) return FeedResult::oversized;
+      message = strip_cr(pending_);
+    }
+    if (message.size() > kMaxMessageBytes) {
+      spent_ = true;
+      return FeedResult::oversized;
+    }
+    on_message(message);
+    pending_.clear();
+  }
+  return FeedResult::ok;
+}
+
+template <typename OnMessage>
+FeedResult LineFramer::finish(OnMessage&& on_message) {
+  if (spent_) return FeedResult::oversized;
+  if (pending_.empty()) return FeedResult::ok;
+  if (pending_.size() > kMaxMessageBytes) {
+    spent_ = true;
+    return FeedResult::oversized;
+  }
+  on_message(std::string_view(pending_));
+  pending_.clear();
+  return FeedResult::ok;
+}
+
+}  // namespace gotit

@@ -1,0 +1,75 @@
+#include <vector>
+
+#include "catch.hpp"
+#include "gotit/server_cli.hpp"
+
+namespace {
+
+struct Parsed {
+  std::optional<int> exit_code;
+  gotit::ServerOptions options;
+  std::string error;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  CLI::App app("test server", "gotit-test");
+  Parsed parsed;
+  gotit::ServerOptionText text;
+  gotit::add_server_options(app, parsed.options, text);
+  args.insert(args.begin(), "gotit-test");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
+  if (!parsed.exit_code) {
+    try {
+      gotit::finish_server_options(text, parsed.options);
+    } catch (const gotit::UsageError& error) {
+      parsed.error = error.what();
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+TEST_CASE("defaults follow the tutorial") {
+  const auto parsed = parse({});
+  CHECK_FALSE(parsed.exit_code);
+  CHECK(parsed.options.listen.port == 3000);
+  CHECK(parsed.options.listen.bind_host.empty());
+  CHECK(parsed.options.reply == gotit::ReplyMode::gotit);
+  CHECK(parsed.options.verbose == 0);
+}
+
+TEST_CASE("the port is positional or --port") {
+  CHECK(parse({"4000"}).options.listen.port == 4000);
+  CHECK(parse({"--port", "4001"}).options.listen.port == 4001);
+  CHECK(parse({"-p", "0"}).options.listen.port == 0);
+  CHECK(parse({"4002", "--port", "4002"}).options.listen.port == 4002);
+  CHECK(parse({"4002", "--port", "4003"}).error ==
+        "two different ports given: '4002' and --port '4003'");
+}
+
+TEST_CASE("bad values get one clear message each") {
+  CHECK(parse({"99999"}).error == "port must be 0..65535, got '99999'");
+  CHECK(parse({"--port", "http"}).error == "port must be 0..65535, got 'http'");
+  CHECK(parse({"--backlog", "0"}).error == "backlog must be 1..1048576, got '0'");
+  CHECK(parse({"--reply", "shout"}).error == "reply must be gotit or echo, got 'shout'");
+}
+
+TEST_CASE("unknown options and missing values exit 2") {
+  CHECK(parse({"--frobnicate"}).exit_code == 2);
+  CHECK(parse({"--port"}).exit_code == 2);
+  CHECK(parse({"1", "2"}).exit_code == 2);
+}
+
+TEST_CASE("-v counts") {
+  CHECK(parse({"-v"}).options.verbose == 1);
+  CHECK(parse({"-vv"}).options.verbose == 2);
+  CHECK(parse({"--reply", "echo", "-v", "-v"}).options.reply == gotit::ReplyMode::echo);
+}
+
+TEST_CASE("--help and --version exit 0") {
+  CHECK(parse({"--help"}).exit_code == 0);
+  CHECK(parse({"--version"}).exit_code == 0);
+}
