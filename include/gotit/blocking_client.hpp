@@ -53,6 +53,8 @@ class BlockingClient {
   // ClientError too_long for a line the server would refuse, closed_early
   // if the server is gone.
   void send_line(std::string_view line);
+  // Throws ClientError too_long for a line the server would refuse.
+  static void check_line(std::string_view line);
   // Half-close: tells the server no more requests come; replies still do.
   void finish_sending();
   // Waits at most `wait` for one reply line; nullopt if none came in time.

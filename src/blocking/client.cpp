@@ -63,12 +63,16 @@ std::string BlockingClient::request(std::string_view line) {
                     fmt::format("no reply within {} ms", timeout_.count()));
 }
 
-void BlockingClient::send_line(std::string_view line) {
+void BlockingClient::check_line(std::string_view line) {
   if (line.size() > kMaxMessageBytes) {
     throw ClientError(ClientFailure::too_long,
                       fmt::format("a line of {} bytes is longer than the server accepts ({} bytes)",
                                   line.size(), kMaxMessageBytes));
   }
+}
+
+void BlockingClient::send_line(std::string_view line) {
+  check_line(line);
   std::string framed;
   framed.reserve(line.size() + 1);
   framed.append(line);

@@ -24,36 +24,44 @@ struct Pipeline {
   std::atomic<bool> failed{false};  // the reader gave up: stop sending
 };
 
-// The reading thread: prints replies until every request sent is answered
-// and the sender is done. The timeout clock runs only while a reply is owed.
-std::uint64_t read_replies(BlockingClient& client, Pipeline& pipeline, std::ostream& out) {
+// What the reading thread saw.
+struct ReadOutcome {
   std::uint64_t received = 0;
+  bool server_closed = false;  // whether that was all is decided after both threads end
+};
+
+// The reading thread: prints replies until every request sent is answered
+// and the sender is done, or the server closes. The timeout clock runs only
+// while a reply is owed.
+ReadOutcome read_replies(BlockingClient& client, Pipeline& pipeline, std::ostream& out) {
+  ReadOutcome outcome;
   auto owed_since = Clock::now();
   for (;;) {
     // Read the flag before the count: once done, `sent` no longer moves.
     const bool done = pipeline.sending_done.load();
     const std::uint64_t sent = pipeline.sent.load();
-    if (received >= sent) {
-      if (done) return received;
+    if (outcome.received >= sent) {
+      if (done) return outcome;
       owed_since = Clock::now();  // nothing owed: the clock does not run
     }
     std::optional<std::string> reply;
     try {
       reply = client.read_reply(kReaderSlice);
     } catch (const ClientError& error) {
-      // The server closes after our half-close: fine once everything is answered.
-      const bool answered_all = pipeline.sending_done.load() && received >= pipeline.sent.load();
-      if (error.kind() == ClientFailure::closed_early && answered_all) return received;
-      throw;
+      if (error.kind() != ClientFailure::closed_early) throw;
+      // After our half-close this is expected; otherwise the sender finds
+      // out on its next send, and run_pipelined compares the counts.
+      outcome.server_closed = true;
+      return outcome;
     }
     if (reply) {
       out << *reply << '\n';
-      ++received;
+      ++outcome.received;
       owed_since = Clock::now();
-    } else if (received < sent && Clock::now() - owed_since > client.timeout()) {
+    } else if (outcome.received < sent && Clock::now() - owed_since > client.timeout()) {
       throw ClientError(ClientFailure::timeout,
                         fmt::format("no reply within {} ms ({} of {} requests answered)",
-                                    client.timeout().count(), received, sent));
+                                    client.timeout().count(), outcome.received, sent));
     }
   }
 }
@@ -78,10 +86,10 @@ void run_interactive(BlockingClient& client, std::istream& in, std::ostream& out
 std::uint64_t run_pipelined(BlockingClient& client, const LineSource& next, std::ostream& out) {
   Pipeline pipeline;
   std::exception_ptr reader_failure;
-  std::uint64_t received = 0;
+  ReadOutcome outcome;
   std::thread reader([&] {
     try {
-      received = read_replies(client, pipeline, out);
+      outcome = read_replies(client, pipeline, out);
     } catch (...) {
       reader_failure = std::current_exception();
       pipeline.failed = true;
@@ -93,28 +101,28 @@ std::uint64_t run_pipelined(BlockingClient& client, const LineSource& next, std:
     while (!pipeline.failed) {
       std::optional<std::string> line = next();
       if (!line) break;
+      BlockingClient::check_line(*line);  // too long: throws before it counts
       // Counted before sending: the reply may arrive before send returns.
       pipeline.sent.fetch_add(1);
-      try {
-        client.send_line(*line);
-      } catch (const ClientError& error) {
-        if (error.kind() == ClientFailure::too_long) pipeline.sent.fetch_sub(1);
-        throw;
-      }
+      client.send_line(*line);
     }
-    // Done before the half-close, so the reader knows the server's close
-    // that follows is expected.
     pipeline.sending_done = true;
-    client.finish_sending();
+    client.finish_sending();  // the server answers the rest, then closes
   } catch (...) {
     sender_failure = std::current_exception();
   }
   pipeline.sending_done = true;
   reader.join();
-  // The reader's account (timeout, closed early) explains a sender's EPIPE.
+  // The reader's account (a timeout) explains a sender's EPIPE; a line too
+  // long is reported after the replies to the lines before it.
   if (reader_failure) std::rethrow_exception(reader_failure);
+  if (outcome.received < pipeline.sent.load()) {
+    throw ClientError(ClientFailure::closed_early,
+                      fmt::format("the server closed the connection after {} of {} replies",
+                                  outcome.received, pipeline.sent.load()));
+  }
   if (sender_failure) std::rethrow_exception(sender_failure);
-  return received;
+  return outcome.received;
 }
 
 }  // namespace gotit
