@@ -1,6 +1,7 @@
 // The accept step every model shares: wait, accept4(), name the peer.
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -30,7 +31,12 @@ std::optional<Connection> accept_client(int listener, int stop_fd) {
   // sessions are written in the blocking style.
   const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
   if (fd >= 0) {
-    return Connection{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
+    Connection connection{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
+    const timeval limit{kSlowReaderTimeout.count(), 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0) {
+      throw SystemError("setsockopt SO_SNDTIMEO", errno);
+    }
+    return connection;
   }
   const int error = errno;
   switch (error) {

@@ -18,13 +18,14 @@ namespace {
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 
 // Why a session ended, as the -v log says it.
-enum class Ending { client_left, oversized, reset, stopped, failed };
+enum class Ending { client_left, oversized, reset, not_reading, stopped, failed };
 
 std::string_view describe(Ending ending) {
   switch (ending) {
     case Ending::client_left: return "client left";
     case Ending::oversized: return "line longer than 255 bytes";
     case Ending::reset: return "reset by peer";
+    case Ending::not_reading: return "not reading its replies (write timed out)";
     case Ending::stopped: return "server stopping";
     case Ending::failed: break;
   }
@@ -67,7 +68,9 @@ class Replier {
   void flush() {
     if (replies_.empty()) return;
     // Blocks while the client is not reading: the blocking model's
-    // backpressure. This thread (or process) waits; nobody else does.
+    // backpressure. This thread (or process) waits; nobody else does --
+    // except in the iterative model, where everyone does. SO_SNDTIMEO
+    // (kSlowReaderTimeout) bounds the wait.
     write_all(fd_, replies_);
     counters_.bytes_out.fetch_add(replies_.size(), std::memory_order_relaxed);
     replies_.clear();
@@ -143,7 +146,9 @@ void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd
     ending = serve(connection.fd.get(), replier, stop_fd);
   } catch (const SystemError& error) {
     const int code = error.error_number();
-    ending = code == ECONNRESET || code == EPIPE ? Ending::reset : Ending::failed;
+    ending = code == ECONNRESET || code == EPIPE          ? Ending::reset
+             : code == EAGAIN || code == EWOULDBLOCK ? Ending::not_reading
+                                                     : Ending::failed;
     failure = error.what();
   } catch (const std::exception& error) {  // bad_alloc: lose this client, not the server
     failure = error.what();
