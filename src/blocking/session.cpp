@@ -1,10 +1,15 @@
+// One connection, blocking style. Read it side by side with the reactor's
+// connection: the protocol half (Replier: bytes in, framer, replies out in one
+// write per read) is the same in both. What differs is who waits and where:
+// here the connection's own thread (or process) waits -- in poll() for bytes
+// (wait_for_bytes), in send() for room (write_all) -- while in the reactor
+// one event loop waits for every connection at once and calls back.
 #include "session.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <string_view>
 
