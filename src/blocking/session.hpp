@@ -1,0 +1,28 @@
+// One client connection served start to end, in the blocking style: wait for
+// bytes, read them into the tutorial's 256-byte buffer, frame, reply, repeat.
+// The same for every model -- iterative, threads and fork differ only in
+// which thread or process calls serve_connection.
+#pragma once
+
+#include <string>
+
+#include "counters.hpp"
+#include "gotit/net.hpp"
+#include "gotit/protocol.hpp"
+
+namespace gotit::blocking {
+
+struct Connection {
+  UniqueFd fd;       // the accepted socket, blocking
+  std::string peer;  // "[::ffff:127.0.0.1]:50312", for the log
+};
+
+// Serves `connection` until the client leaves, sends an oversized line, fails,
+// or stop_fd becomes readable (then it first answers the complete messages
+// already received). The caller closes the socket right after: who owns it
+// differs by model. Never throws: a connection's failure is that
+// connection's business. Adds to `counters` (thread-safe) as it goes.
+void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd,
+                      Counters& counters);
+
+}  // namespace gotit::blocking

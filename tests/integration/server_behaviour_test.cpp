@@ -1,0 +1,319 @@
+// The shared server behaviour suite: protocol-level checks that every gotit
+// server must pass, whatever its I/O model. Run once per server and model:
+//   GOTIT_SERVER             path of the server program (default: gotit-blocking)
+//   GOTIT_SERVER_ARGS        extra arguments, space-separated ("--model threads")
+//   GOTIT_SERVER_CONCURRENT  1 if it serves clients at once, 0 if one at a time
+// Each test starts its own server with `--port 0 [--reply echo] $GOTIT_SERVER_ARGS`.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <latch>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "catch.hpp"
+#include "gotit/blocking_client.hpp"
+#include "gotit/client_modes.hpp"
+#include "gotit/protocol.hpp"
+#include "support/client.hpp"
+#include "support/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using gotit::test::ChildProcess;
+using gotit::test::TestClient;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value ? value : fallback;
+}
+
+std::string server_path() {
+#ifdef GOTIT_GOTIT_BLOCKING_BIN
+  return env_or("GOTIT_SERVER", GOTIT_GOTIT_BLOCKING_BIN);
+#else
+  return env_or("GOTIT_SERVER", "");
+#endif
+}
+
+bool concurrent() { return env_or("GOTIT_SERVER_CONCURRENT", "0") == "1"; }
+
+std::vector<std::string> server_args(std::vector<std::string> args) {
+  std::istringstream extra(env_or("GOTIT_SERVER_ARGS", ""));
+  for (std::string word; extra >> word;) args.push_back(word);
+  return args;
+}
+
+// The server under test, started on a free port; SIGKILLed if a test fails.
+struct Server {
+  explicit Server(std::vector<std::string> args = {})
+      : process(server_path(), server_args(concat({"--port", "0"}, std::move(args)))),
+        port(process.wait_for_port()) {}
+
+  static std::vector<std::string> concat(std::vector<std::string> a, std::vector<std::string> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  ChildProcess process;
+  std::uint16_t port;
+};
+
+struct EchoServer : Server {
+  EchoServer() : Server({"--reply", "echo"}) {}
+};
+
+std::string numbered_lines(const std::string& prefix, int count) {
+  std::string lines;
+  for (int i = 0; i < count; ++i) lines += prefix + std::to_string(i) + "\n";
+  return lines;
+}
+
+// True if `client` receives nothing within `wait`.
+bool silent_for(const TestClient& client, std::chrono::milliseconds wait) {
+  pollfd waiting{client.fd(), POLLIN, 0};
+  return ::poll(&waiting, 1, static_cast<int>(wait.count())) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("every message gets Got it!") {
+  Server server;
+  TestClient client(server.port);
+  client.send("hello\n");
+  CHECK(client.read_line() == "Got it!\n");
+  client.send("\n");  // an empty line is a message too
+  CHECK(client.read_line() == "Got it!\n");
+}
+
+TEST_CASE("the client library gets its replies") {
+  Server server;
+  gotit::BlockingClient client("localhost", server.port, 10s);
+  CHECK(client.request("hello") == "Got it!");
+  CHECK(client.request("world") == "Got it!");
+  int left = 100;
+  std::ostringstream out;
+  const auto answered = gotit::run_pipelined(client, [&]() -> std::optional<std::string> {
+    if (left == 0) return std::nullopt;
+    return "again " + std::to_string(left--);
+  }, out);
+  CHECK(answered == 100);
+}
+
+TEST_CASE("gotit-client through a pipe prints one reply per line") {
+  Server server;
+  const auto result = gotit::test::run_program(GOTIT_GOTIT_CLIENT_BIN,
+                                               {"localhost", std::to_string(server.port)},
+                                               "hello\nworld\n");
+  CHECK(result.status.code == 0);
+  CHECK(result.out == "Got it!\nGot it!\n");
+  CHECK(result.err.empty());
+
+  const auto scripted = gotit::test::run_program(GOTIT_GOTIT_CLIENT_BIN,
+      {"127.0.0.1", std::to_string(server.port), "--message", "hi", "--count", "3"});
+  CHECK(scripted.status.code == 0);
+  CHECK(scripted.out == "Got it!\nGot it!\nGot it!\n");
+}
+
+TEST_CASE("1000 pipelined requests in one write get 1000 replies in order") {
+  EchoServer server;
+  TestClient client(server.port);
+  const std::string requests = numbered_lines("request ", 1000);
+  client.send(requests);
+  std::string replies;
+  for (const auto& line : client.read_lines(1000)) replies += line;
+  CHECK(replies == requests);
+}
+
+TEST_CASE("echo returns the exact bytes, binary and NUL included") {
+  EchoServer server;
+  TestClient client(server.port);
+  const std::string message("a\0b\x01\xff\r c\t\x7f", 11);  // a '\r' inside is content
+  REQUIRE(message.size() == 11);
+  client.send(message + "\n");
+  CHECK(client.read_line() == message + "\n");
+  client.send("\n");
+  CHECK(client.read_line() == "\n");
+}
+
+TEST_CASE("\\r\\n ends a line like \\n") {
+  EchoServer server;
+  TestClient client(server.port);
+  client.send("dos\r\nunix\n");
+  CHECK(client.read_line() == "dos\n");
+  CHECK(client.read_line() == "unix\n");
+}
+
+TEST_CASE("exactly 255 bytes is a message") {
+  EchoServer server;
+  TestClient client(server.port);
+  const std::string longest(gotit::kMaxMessageBytes, 'x');
+  client.send(longest + "\n");
+  CHECK(client.read_line() == longest + "\n");
+  client.send(longest + "\r\n");
+  CHECK(client.read_line() == longest + "\n");
+}
+
+// The server closes with the rest of the client's bytes unread, so the
+// kernel may end the connection with RST rather than FIN: the reply comes
+// first either way, and closed_by_server() accepts both.
+TEST_CASE("256 bytes get the error reply, then the connection closes") {
+  Server server;
+  SECTION("in one line after a good one") {
+    TestClient client(server.port);
+    client.send("fine\n" + std::string(256, 'x') + "\nnever answered\n");
+    CHECK(client.read_line() == "Got it!\n");
+    CHECK(client.read_line() == gotit::kOversizedReply);
+    CHECK(client.closed_by_server());
+  }
+  SECTION("streamed without a newline") {
+    TestClient client(server.port);
+    client.send(std::string(300, 'y'));
+    CHECK(client.read_line() == gotit::kOversizedReply);
+    CHECK(client.closed_by_server());
+  }
+  SECTION("a 256-byte line that arrives whole, nothing after it") {
+    TestClient client(server.port);
+    client.send(std::string(256, 'w') + "\n");
+    CHECK(client.read_until_close() == gotit::kOversizedReply);
+  }
+  SECTION("nobody else notices") {
+    TestClient rude(server.port);
+    rude.send(std::string(1000, 'z') + "\n");
+    CHECK(rude.read_line() == gotit::kOversizedReply);
+    CHECK(rude.closed_by_server());
+    TestClient polite(server.port);
+    polite.send("hello\n");
+    CHECK(polite.read_line() == "Got it!\n");
+  }
+}
+
+TEST_CASE("at half-close the remainder is one last message, then the server closes") {
+  EchoServer server;
+  TestClient client(server.port);
+  client.send("first\nlast words");
+  client.shutdown_write();
+  CHECK(client.read_until_close() == "first\nlast words\n");
+}
+
+TEST_CASE("a line written byte by byte is one message") {
+  EchoServer server;
+  TestClient client(server.port);
+  const int on = 1;  // one segment per byte, so the server reads them one by one
+  REQUIRE(setsockopt(client.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0);
+  for (const char byte : std::string("hello\r\nworld\n")) {
+    client.send(std::string_view(&byte, 1));
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(client.read_lines(2) == std::vector<std::string>{"hello\n", "world\n"});
+}
+
+TEST_CASE("50 clients are served at once") {
+  if (!concurrent()) {
+    SUCCEED("one client at a time: see 'a second client waits for the first'");
+    return;
+  }
+  EchoServer server;
+  constexpr int kClients = 50;
+  std::latch connected(kClients);
+  gotit::test::run_concurrently(kClients, [&](int index) {
+    std::optional<TestClient> client;
+    try {
+      client.emplace(server.port);
+    } catch (...) {
+      connected.count_down();
+      throw;
+    }
+    connected.arrive_and_wait();  // all 50 are connected before anyone talks
+    const std::string requests = numbered_lines("client " + std::to_string(index) + " line ", 20);
+    client->send(requests);
+    std::string replies;
+    for (const auto& line : client->read_lines(20)) replies += line;
+    if (replies != requests) throw std::runtime_error("client " + std::to_string(index) + ": wrong replies");
+  });
+}
+
+TEST_CASE("a client that resets mid-request does not disturb another") {
+  Server server;
+  std::optional<TestClient> other;
+  if (concurrent()) {
+    other.emplace(server.port);
+    other->send("before\n");
+    CHECK(other->read_line() == "Got it!\n");
+  }
+  {
+    TestClient rude(server.port);
+    rude.send(numbered_lines("unread ", 2000) + "half a line");
+    rude.reset();  // RST, with replies unread: the server's writes fail
+  }
+  if (!other) other.emplace(server.port);
+  other->send("after\n");
+  CHECK(other->read_line() == "Got it!\n");
+}
+
+TEST_CASE("a second client waits for the first only in the iterative model") {
+  Server server;
+  std::optional<TestClient> first(std::in_place, server.port);
+  first->send("one\n");
+  CHECK(first->read_line() == "Got it!\n");
+  TestClient second(server.port);
+  second.send("two\n");
+  if (concurrent()) {
+    CHECK(second.read_line() == "Got it!\n");
+  } else {
+    CHECK(silent_for(second, 300ms));  // queued in the backlog, unanswered
+    first.reset();                     // the first leaves...
+    CHECK(second.read_line() == "Got it!\n");  // ...and the second is served
+  }
+}
+
+namespace {
+
+void check_graceful_stop(int signal) {
+  EchoServer server;
+  TestClient client(server.port);
+  client.send("first\n");
+  REQUIRE(client.read_line() == "first\n");
+  std::optional<TestClient> idle;
+  if (concurrent()) idle.emplace(server.port);
+  // Sent, not yet read back: every complete message must still be answered.
+  const std::string late = numbered_lines("late ", 20);
+  client.send(late + "incomplete");
+  server.process.send_signal(signal);
+  CHECK(client.read_until_close() == late);
+  if (idle) CHECK(idle->closed_by_server());
+  const auto status = server.process.wait(10s);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  std::string err = server.process.stderr_text();
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  const std::string last_line = err.substr(err.rfind('\n') + 1);
+  INFO("stderr: " << err);
+  CHECK(last_line.find("stopped") != std::string::npos);
+  CHECK(last_line.find("connections") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM: replies delivered, exit 0, one-line summary") { check_graceful_stop(SIGTERM); }
+
+TEST_CASE("SIGINT: replies delivered, exit 0, one-line summary") { check_graceful_stop(SIGINT); }
+
+TEST_CASE("-vv logs every message as the tutorial did") {
+  Server server({"-vv"});
+  TestClient client(server.port);
+  client.send("hello\n");
+  REQUIRE(client.read_line() == "Got it!\n");
+  bool logged = false;
+  for (int i = 0; i < 100 && !logged; ++i) {  // the log may trail the reply
+    logged = server.process.stderr_text().find("Here is the message: hello\n") != std::string::npos;
+    if (!logged) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(logged);
+}
