@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     gotit::ReactorServer server(options);
     gotit::announce_listening(server.listening_fd());
     const bool graceful = server.run();
-    gotit::log::info("summary: {}", gotit::format_stats(server.stats()));
+    gotit::log::info("stopped: {}", gotit::format_stats(server.stats()));
     return graceful ? 0 : 1;
   } catch (const gotit::UsageError& failure) {
     gotit::print_error(app, failure.what());

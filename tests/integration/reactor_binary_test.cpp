@@ -124,7 +124,7 @@ void stop_gracefully(ChildProcess& server) {
   const auto status = server.wait();
   REQUIRE(status);
   CHECK(status->code == 0);
-  CHECK(server.stderr_text().find("summary: accepted") != std::string::npos);
+  CHECK(server.stderr_text().find("stopped: accepted") != std::string::npos);
 }
 
 }  // namespace
@@ -257,7 +257,7 @@ TEST_CASE("SIGTERM delivers every reply to complete messages, then exits 0") {
   CHECK(status->code == 0);
   const std::string log = server.stderr_text();
   CHECK(log.find("SIGTERM: stopping") != std::string::npos);
-  CHECK(log.find("summary: accepted 2, rejected 0 (server full), messages 2001") !=
+  CHECK(log.find("stopped: accepted 2, rejected 0 (server full), messages 2001") !=
         std::string::npos);
 }
 
