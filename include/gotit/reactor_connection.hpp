@@ -1,0 +1,113 @@
+// One peer of the reactor: a bufferevent, a line framer and a state.
+//
+// The state is small and explicit:
+//
+//        start
+//          |
+//          v        output > high-water         output <= high-water / 2
+//     +---------+  --------------------->  +-----------+
+//     | reading |                          | throttled |
+//     +---------+  <---------------------  +-----------+
+//          |                                     |
+//          | EOF, oversized line, idle timeout,  | server stopping
+//          | server stopping                     |
+//          v                                     v
+//     +-------------------+   output empty
+//     | draining_to_close | --------------> freed (socket closed)
+//     +-------------------+
+//
+// A reset, a write error or a write timeout frees at once from any state:
+// nobody is left to deliver to.
+#pragma once
+
+#include <event2/bufferevent.h>
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <string>
+#include <string_view>
+
+#include "gotit/event_handles.hpp"
+#include "gotit/protocol.hpp"
+#include "gotit/reactor_stats.hpp"
+
+namespace gotit {
+
+enum class ConnectionState : std::uint8_t {
+  reading,            // reading requests, answering them
+  throttled,          // too much output queued: not reading until it halves
+  draining_to_close,  // reading is over; freed once the output is on the wire
+};
+
+class Connection;
+// A std::list node holds the Connection itself (plus two pointers): one
+// allocation per peer, like an intrusive list, and erase by iterator is O(1).
+using ConnectionList = std::list<Connection>;
+
+// What every connection shares: settings, the scratch reply buffer, the
+// counters and the list that owns the connections. Owned by ReactorServer;
+// loop thread only.
+struct ServingContext {
+  event_base* base = nullptr;
+  ReplyMode reply = ReplyMode::gotit;
+  std::size_t output_high_water = 64 * 1024;
+  std::chrono::seconds idle_timeout{0};   // 0: off
+  std::chrono::seconds write_timeout{30};
+  ReactorStats stats;
+  // Replies built by one read callback. One buffer for the whole server,
+  // reused, so a request costs no allocation.
+  std::string replies;
+  ConnectionList connections;
+  bool stopping = false;  // the server is shutting down: exit when the list empties
+
+  // Takes `bev` into service: a new Connection at the front of the list.
+  void adopt(BufferEventPtr bev);
+  // Frees the connection (and its socket). `where` must not be used after.
+  void release(ConnectionList::iterator where);
+};
+
+// Owns its bufferevent (and through BEV_OPT_CLOSE_ON_FREE the socket). Lives
+// in ServingContext::connections and frees itself only through
+// ServingContext::release. Loop thread only.
+class Connection {
+ public:
+  Connection(ServingContext& context, BufferEventPtr bev);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Installs the callbacks and timeouts and starts reading.
+  void start(ConnectionList::iterator self);
+  // The server is stopping: answer what has already arrived, stop reading,
+  // flush, close.
+  void begin_shutdown();
+
+ private:
+  // The three bufferevent callbacks; `self` is the Connection.
+  static void on_readable(bufferevent* bev, void* self) noexcept;
+  static void on_output_drained(bufferevent* bev, void* self) noexcept;
+  static void on_event(bufferevent* bev, short what, void* self) noexcept;
+
+  void handle_readable();
+  void handle_output_drained();
+  void handle_event(short what);
+
+  // Counts and logs one message and appends its reply to the scratch buffer.
+  void answer(std::string_view message);
+  // Feeds bytes to the framer, appending replies to the scratch buffer.
+  FeedResult consume(std::string_view bytes);
+  bool answer_what_has_arrived();  // false if the peer is gone
+  // Sends the scratch buffer in order; false if the peer is gone.
+  bool flush_replies();
+  void throttle_if_over_high_water();
+  void drain_then_close();
+  void close_now();  // `this` is gone afterwards
+
+  ServingContext& context_;
+  BufferEventPtr bev_;
+  ConnectionList::iterator self_;  // our node in context_.connections
+  LineFramer framer_;              // holds no heap memory while the peer is idle
+  ConnectionState state_ = ConnectionState::reading;
+};
+
+}  // namespace gotit

@@ -1,0 +1,281 @@
+// ReactorServer in-process: the loop runs on a thread of the test, so the
+// tests can read its counters while it serves (they are written by the loop
+// thread and readable from any thread).
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "gotit/reactor_server.hpp"
+#include "support/client.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using gotit::test::TestClient;
+
+gotit::ReactorOptions local_options() {
+  gotit::ReactorOptions options;
+  options.server.listen.bind_host = "127.0.0.1";
+  options.server.listen.port = 0;
+  options.handle_signals = false;  // the test process keeps its own signals
+  return options;
+}
+
+// A ReactorServer whose loop runs on a thread of its own. The destructor
+// stops it (gracefully, then at once if that takes too long) and joins.
+class ServerThread {
+ public:
+  explicit ServerThread(const gotit::ReactorOptions& options)
+      : server_(options), loop_([this] {
+          graceful_ = server_.run();
+          done_ = true;
+        }) {}
+  ~ServerThread() {
+    if (loop_.joinable()) stop();
+  }
+  ServerThread(const ServerThread&) = delete;
+  ServerThread& operator=(const ServerThread&) = delete;
+
+  // Graceful stop; returns what run() returned.
+  bool stop() {
+    server_.request_stop();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done_ && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    if (!done_) server_.request_stop();  // a second request stops at once
+    loop_.join();
+    return graceful_;
+  }
+
+  void request_stop() { server_.request_stop(); }
+  bool done() const { return done_; }
+  std::uint16_t port() const { return server_.port(); }
+  const gotit::ReactorStats& stats() const { return server_.stats(); }
+
+ private:
+  gotit::ReactorServer server_;
+  std::atomic<bool> done_{false};
+  bool graceful_ = false;  // written by the loop thread before done_
+  std::thread loop_;       // last: starts once everything above exists
+};
+
+// Polls `condition` every 5 ms for at most `timeout`.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::string repeat(std::string_view piece, std::size_t times) {
+  std::string out;
+  out.reserve(piece.size() * times);
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+constexpr std::string_view kGotIt = "Got it!\n";
+
+// Reads up to `bytes` bytes of "Got it!\n" replies from a non-blocking
+// socket, without the per-line copying of TestClient (there may be
+// megabytes). Returns how many correct bytes arrived within 20 s.
+std::size_t read_replies(int fd, std::size_t bytes) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::size_t good = 0;
+  char chunk[64 * 1024];
+  while (good < bytes && std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+      std::this_thread::sleep_for(1ms);
+      continue;
+    }
+    for (ssize_t i = 0; i < n; ++i, ++good) {
+      if (chunk[i] != kGotIt[good % kGotIt.size()]) return good;
+    }
+  }
+  return good;
+}
+
+}  // namespace
+
+TEST_CASE("in-process: pipelined requests are answered in order and counted") {
+  ServerThread server(local_options());
+  TestClient client(server.port());
+  client.send(repeat("hello\n", 10'000));
+  CHECK(client.read_lines(10'000) == std::vector<std::string>(10'000, "Got it!\n"));
+  CHECK(server.stats().messages.get() == 10'000);
+  CHECK(server.stats().bytes_in.get() == 60'000);
+  CHECK(server.stats().bytes_out.get() == 80'000);
+  CHECK(server.stats().accepted.get() == 1);
+  CHECK(server.stats().open.get() == 1);
+  CHECK(server.stop());
+}
+
+TEST_CASE("in-process: a client that never reads is throttled, others are still answered") {
+  gotit::ReactorOptions options = local_options();
+  options.output_high_water = 16 * 1024;
+  ServerThread server(options);
+
+  // The greedy client pipelines "x\n" without ever reading: 8 bytes of reply
+  // per 2 bytes sent. Non-blocking, so the test sees when the server (and
+  // then TCP flow control) stops taking its bytes. Small socket buffers keep
+  // the amount (and the test's time) small.
+  TestClient greedy(server.port());
+  const int small = 64 * 1024;
+  REQUIRE(setsockopt(greedy.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+  REQUIRE(setsockopt(greedy.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  REQUIRE(fcntl(greedy.fd(), F_SETFL, O_NONBLOCK) == 0);
+  const std::string chunk = repeat("x\n", 32 * 1024);
+  std::size_t sent = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  const auto give_up = last_progress + 20s;
+  while (std::chrono::steady_clock::now() - last_progress < 500ms &&
+         std::chrono::steady_clock::now() < give_up) {
+    // A short send may stop between 'x' and '\n': go on from there, or
+    // the stream would hold "xx\n" and fewer messages than we count.
+    const std::size_t skip = sent % 2;
+    const ssize_t n = ::send(greedy.fd(), chunk.data() + skip, chunk.size() - skip, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+    } else {
+      REQUIRE((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  INFO("bytes the greedy client got in before being stopped: " << sent);
+  REQUIRE(std::chrono::steady_clock::now() < give_up);  // it was stopped
+  CHECK(server.stats().slow_reader_throttles.get() >= 1);
+  // While throttled the server reads nothing more from it.
+  const auto read_so_far = server.stats().bytes_in.get();
+  std::this_thread::sleep_for(200ms);
+  CHECK(server.stats().bytes_in.get() == read_so_far);
+  CHECK(read_so_far < sent);
+
+  TestClient polite(server.port());
+  polite.send("hello\n");
+  CHECK(polite.read_line() == "Got it!\n");
+
+  // Once the greedy client reads, the server resumes and answers it all.
+  const std::size_t expected = sent / 2;
+  CHECK(read_replies(greedy.fd(), expected * kGotIt.size()) == expected * kGotIt.size());
+  CHECK(server.stats().messages.get() == expected + 1);
+}
+
+TEST_CASE("in-process: over --max-conns a peer is told the server is full") {
+  gotit::ReactorOptions options = local_options();
+  options.max_conns = 2;
+  ServerThread server(options);
+  TestClient first(server.port());
+  TestClient second(server.port());
+  first.send("a\n");
+  second.send("b\n");
+  CHECK(first.read_line() == "Got it!\n");
+  CHECK(second.read_line() == "Got it!\n");
+
+  TestClient third(server.port());
+  CHECK(third.read_line() == "Error: server full\n");
+  CHECK(third.closed_by_server());
+  CHECK(server.stats().rejected_full.get() == 1);
+  CHECK(server.stats().peak.get() == 2);
+
+  // A freed place is taken again.
+  first.shutdown_write();
+  CHECK(first.closed_by_server());
+  REQUIRE(eventually([&] { return server.stats().open.get() == 1; }));
+  TestClient fourth(server.port());
+  fourth.send("c\n");
+  CHECK(fourth.read_line() == "Got it!\n");
+}
+
+TEST_CASE("in-process: a graceful stop answers what has arrived, then closes") {
+  ServerThread server(local_options());
+  TestClient client(server.port());
+  TestClient idle(server.port());
+  client.send(repeat("hello\n", 1000) + "unfinished");
+  REQUIRE(eventually([&] { return server.stats().messages.get() == 1000; }));
+  CHECK(server.stop());
+  const std::string replies = client.read_until_close();
+  CHECK(replies == repeat("Got it!\n", 1000));
+  CHECK(idle.closed_by_server());
+  CHECK(server.stats().open.get() == 0);
+}
+
+TEST_CASE("in-process: a stop answers requests still waiting in the kernel") {
+  ServerThread server(local_options());
+  TestClient client(server.port());
+  // A single byte first, so the connection is surely accepted; the rest may
+  // or may not have been read by the loop when the stop arrives.
+  client.send("a\n");
+  CHECK(client.read_line() == "Got it!\n");
+  client.send(repeat("hello\n", 500));
+  CHECK(server.stop());
+  CHECK(client.read_until_close() == repeat("Got it!\n", 500));
+  CHECK(server.stats().messages.get() == 501);
+}
+
+TEST_CASE("in-process: the idle timeout closes only idle peers") {
+  gotit::ReactorOptions options = local_options();
+  options.idle_timeout = 1s;
+  ServerThread server(options);
+  TestClient idle(server.port());
+  TestClient busy(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  bool idle_closed = false;
+  for (int i = 0; i < 40 && !idle_closed; ++i) {  // at most ~4 s
+    busy.send("still here\n");
+    REQUIRE(busy.read_line() == "Got it!\n");
+    idle_closed = idle.closed_by_server(100ms);
+  }
+  CHECK(idle_closed);
+  CHECK(std::chrono::steady_clock::now() - start >= 900ms);
+  busy.send("and now\n");
+  CHECK(busy.read_line() == "Got it!\n");
+  CHECK(server.stats().idle_timeouts.get() == 1);
+}
+
+TEST_CASE("in-process: a peer that resets mid-request costs nobody else anything") {
+  ServerThread server(local_options());
+  {
+    TestClient rude(server.port());
+    rude.send("half a req");
+    REQUIRE(eventually([&] { return server.stats().bytes_in.get() == 10; }));
+    rude.reset();
+  }
+  REQUIRE(eventually([&] { return server.stats().open.get() == 0; }));
+  TestClient next(server.port());
+  next.send("hello\n");
+  CHECK(next.read_line() == "Got it!\n");
+  CHECK(server.stats().messages.get() == 1);
+}
+
+TEST_CASE("in-process: a second stop request ends the loop at once") {
+  gotit::ReactorOptions options = local_options();
+  ServerThread server(options);
+  // A client that never reads keeps a graceful stop waiting for the write
+  // timeout (30 s); the second request must not wait for it.
+  TestClient greedy(server.port());
+  REQUIRE(fcntl(greedy.fd(), F_SETFL, O_NONBLOCK) == 0);
+  const std::string chunk = repeat("x\n", 32 * 1024);
+  for (int i = 0; i < 200; ++i) {
+    if (::send(greedy.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) break;
+  }
+  REQUIRE(eventually([&] { return server.stats().slow_reader_throttles.get() >= 1; }));
+  server.request_stop();
+  std::this_thread::sleep_for(200ms);
+  CHECK_FALSE(server.done());
+  CHECK_FALSE(server.stop());  // second request: not graceful
+}

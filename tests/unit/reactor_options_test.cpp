@@ -1,0 +1,80 @@
+// The reactor's own options on top of the shared server options.
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "gotit/reactor_options.hpp"
+
+namespace {
+
+struct Parsed {
+  std::optional<int> exit_code;
+  gotit::ReactorOptions options;
+  std::string error;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  CLI::App app("test reactor", "gotit-test");
+  Parsed parsed;
+  gotit::ReactorOptionText text;
+  gotit::add_reactor_options(app, parsed.options, text);
+  args.insert(args.begin(), "gotit-test");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
+  if (!parsed.exit_code) {
+    try {
+      gotit::finish_reactor_options(text, parsed.options);
+    } catch (const gotit::UsageError& error) {
+      parsed.error = error.what();
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+TEST_CASE("reactor defaults: auto backend, limits from the file limit, no idle timeout") {
+  const Parsed parsed = parse({});
+  REQUIRE(parsed.error.empty());
+  CHECK(parsed.options.backend == gotit::Backend::automatic);
+  CHECK(parsed.options.max_conns == 0);
+  CHECK(parsed.options.idle_timeout.count() == 0);
+  CHECK(parsed.options.write_timeout.count() == 30);
+  CHECK(parsed.options.output_high_water == 64 * 1024);
+  CHECK(parsed.options.stats_interval.count() == 0);
+  CHECK(parsed.options.server.listen.port == 3000);
+}
+
+TEST_CASE("reactor options are converted") {
+  const Parsed parsed = parse({"--backend", "poll", "--max-conns", "2", "--idle-timeout", "5",
+                               "--write-timeout", "7", "--output-high-water", "4096",
+                               "--stats-interval", "1", "--port", "0"});
+  REQUIRE(parsed.error.empty());
+  CHECK(parsed.options.backend == gotit::Backend::poll);
+  CHECK(parsed.options.max_conns == 2);
+  CHECK(parsed.options.idle_timeout.count() == 5);
+  CHECK(parsed.options.write_timeout.count() == 7);
+  CHECK(parsed.options.output_high_water == 4096);
+  CHECK(parsed.options.stats_interval.count() == 1);
+  CHECK(parsed.options.server.listen.port == 0);
+}
+
+TEST_CASE("every backend name round-trips") {
+  for (const char* name : {"auto", "epoll", "kqueue", "poll", "select"}) {
+    const auto backend = gotit::parse_backend(name);
+    REQUIRE(backend);
+    CHECK(gotit::to_string(*backend) == name);
+  }
+  CHECK_FALSE(gotit::parse_backend("devpoll"));
+}
+
+TEST_CASE("bad reactor options get one clear message") {
+  CHECK(parse({"--backend", "iocp"}).error ==
+        "backend must be auto, epoll, kqueue, poll or select, got 'iocp'");
+  CHECK(parse({"--max-conns", "0"}).error == "max-conns must be 1..16777216, got '0'");
+  CHECK(parse({"--idle-timeout", "-1"}).error == "idle-timeout must be 0..86400, got '-1'");
+  CHECK(parse({"--write-timeout", "0"}).error == "write-timeout must be 1..86400, got '0'");
+  CHECK(parse({"--output-high-water", "10"}).error ==
+        "output-high-water must be 1024..1073741824, got '10'");
+}
