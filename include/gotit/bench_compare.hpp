@@ -1,0 +1,5 @@
+#pragma once
+#include "gotit/bench_options.hpp"
+namespace gotit {
+int run_compare(const CompareOptions& options, const char* argv0);
+}
