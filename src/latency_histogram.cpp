@@ -46,6 +46,8 @@ std::uint64_t LatencyHistogram::percentile(double p) const {
   // The rank of the sample we want, 1-based: the nearest-rank definition.
   auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);
+  if (rank == 1) return min_;  // the extremes are known exactly
+  if (rank == count_) return max_;
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];
