@@ -101,7 +101,7 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
 void add_compare_options(CLI::App& app, CompareOptions& options) {
   app.add_option("--servers", options.servers,
                  "Comma-separated: reactor-epoll, reactor-poll, reactor-select, blocking-threads, "
-                 "blocking-fork, blocking-iterative (default: all but reactor-select)")
+                 "blocking-fork, blocking-iterative, or none (default: all but reactor-select)")
       ->delimiter(',');
   app.add_option("--peers", options.peers, "Also measure these when installed: memcached, redis")
       ->delimiter(',');
@@ -124,7 +124,9 @@ void add_compare_options(CLI::App& app, CompareOptions& options) {
 }
 
 void finish_compare_options(CompareOptions& options) {
-  if (options.servers.empty()) {
+  if (options.servers == std::vector<std::string>{"none"}) {
+    options.servers.clear();  // peers only
+  } else if (options.servers.empty()) {
     options.servers = {"reactor-epoll", "reactor-poll", "blocking-threads", "blocking-fork",
                        "blocking-iterative"};
   }

@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
       return run_command(run_options);
     }
     gotit::finish_compare_options(compare_options);
-    return gotit::run_compare(compare_options, argv[0]);
+    std::string command_line = "gotit-bench";
+    for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
+    return gotit::run_compare(compare_options, command_line);
   } catch (const gotit::UsageError& error) {
     gotit::print_error(app, error.what());
     return 2;
