@@ -49,6 +49,8 @@ RunOptions scenario_options(const CompareOptions& options, const ServerSpec& spe
   run.duration_s = options.duration_s;
   run.warmup_s = options.warmup_s;
   run.timeout_s = options.timeout_s;
+  // Long enough for a SYN dropped by a full accept queue to be retried (1 s, then 3 s).
+  run.connect_timeout_s = std::max(options.timeout_s, 5.0);
   run.request = spec.request;
   run.expect = spec.expect;
   run.reply = spec.reply;

@@ -35,7 +35,7 @@ void BenchConnection::connect() {
     return;
   }
   write_event_ = make_event(context_.base.get(), fd_.get(), EV_WRITE, on_connect, this);
-  add_event(write_event_.get(), context_.timeout);
+  add_event(write_event_.get(), context_.connect_timeout);
 }
 
 // Writability (or the timeout) after a non-blocking connect.

@@ -41,7 +41,9 @@ BenchContext::BenchContext(const RunOptions& run_options, RunResult& run_result)
       reply(make_reply_spec(run_options)),
       read_buffer(64 * 1024),
       timeout(std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(run_options.timeout_s))) {
+          std::chrono::duration<double>(run_options.timeout_s))),
+      connect_timeout(std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(run_options.connect_timeout_s))) {
   for (int i = 0; i <= run_options.depth; ++i) batch += run_options.request;
 }
 

@@ -72,9 +72,9 @@ class Driver {
     phase_start_ = start;
     pool_ = std::make_unique<IdlePool>(context_, options_.idle);
     pool_->start();
-    // Each connect is bounded by --timeout; the whole pool by this.
+    // Each connect is bounded by --connect-timeout; the whole pool by this.
     const auto rounds = options_.idle / IdlePool::kMaxConnecting + 2;
-    run_until([this] { return pool_->done(); }, start + context_.timeout * rounds);
+    run_until([this] { return pool_->done(); }, start + context_.connect_timeout * rounds);
     result_.idle_opened = pool_->opened();
     result_.idle_open_seconds = seconds_between(start, Clock::now());
     show_progress(Clock::now(), true);
@@ -88,7 +88,7 @@ class Driver {
       connections_.back()->connect();
     }
     run_until([this] { return count(BenchConnection::State::connecting) == 0; },
-              Clock::now() + context_.timeout + kTick);
+              Clock::now() + context_.connect_timeout + kTick);
     result_.active_connected = count(BenchConnection::State::running);
     if (result_.active_connected == 0) {
       const auto& examples = result_.first_error;

@@ -21,7 +21,8 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
   app.add_option("--rate", options.rate,
                  "Open loop: requests/s over all connections, latency from the scheduled "
                  "send time (default 0: closed loop)");
-  app.add_option("--timeout", options.timeout_s, "Seconds to wait for a connect or a reply (default 5)");
+  app.add_option("--timeout", options.timeout_s, "Seconds to wait for a reply before it counts as missing (default 5)");
+  app.add_option("--connect-timeout", options.connect_timeout_s, "Seconds to wait for a connect (default 5)");
   app.add_option("--request", text.request,
                  "Request bytes, escapes \\r \\n \\t \\\\ \\xHH understood (default 'hello\\n')");
   app.add_option("--size", text.size, "Request of BYTES bytes: 'x' repeated, then '\\n'");
@@ -68,6 +69,7 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
   check_range("--warmup", options.warmup_s, 0, 86400);
   check_range("--rate", options.rate, 0, 1e9);
   check_range("--timeout", options.timeout_s, 0.01, 3600);
+  check_range("--connect-timeout", options.connect_timeout_s, 0.01, 3600);
   if (!text.request.empty() && !text.size.empty()) {
     throw UsageError("give --request or --size, not both");
   }

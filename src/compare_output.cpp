@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "gotit/bench_report.hpp"
 #include "gotit/compare_servers.hpp"
@@ -220,11 +221,30 @@ std::string cpu_value(const CompareRun& run) {
   return run.result.replies_in_window ? fmt::format("{:.3f}", server_us_per_request(run.result)) : "?";
 }
 
-std::string gnuplot_script(const Axes& axes) {
+// True if any cell past the header row and first column holds a number.
+bool has_values(const std::string& table) {
+  std::istringstream rows(table);
+  std::string row;
+  std::getline(rows, row);  // header
+  while (std::getline(rows, row)) {
+    std::istringstream cells(row);
+    std::string cell;
+    cells >> cell;  // the row's label
+    while (cells >> cell) {
+      if (cell != "?") return true;
+    }
+  }
+  return false;
+}
+
+// Plots with no data at all are left out: gnuplot stops at the first
+// plot whose points are all undefined.
+std::string gnuplot_script(const Axes& axes, const std::set<std::string>& drawable) {
   const std::string settings =
       "set datafile missing '?'\nset termoption noenhanced\nset key outside right top\nset grid ytics\n";
   const auto block = [&](const std::string& name, const std::string& title, const std::string& ylabel,
                          const std::string& plot) {
+    if (drawable.count(name) == 0) return std::string();
     return fmt::format(
         "do for [format in \"png svg\"] {{\n"
         "  if (format eq \"png\") {{ set terminal pngcairo size 960,540 }} else {{ set terminal svg size 960,540 }}\n"
@@ -291,12 +311,23 @@ std::vector<std::string> write_compare_results(const std::string& dir, const Com
   std::error_code failure;
   std::filesystem::create_directories(data, failure);
   if (failure) throw BenchError(fmt::format("cannot create {}: {}", data, failure.message()));
-  write_file(data + "/throughput.dat", by_server_table(report, axes, throughput_value));
-  write_file(data + "/cpu_per_request.dat", by_server_table(report, axes, cpu_value));
-  write_file(data + "/p99_vs_idle.dat", by_idle_table(report, axes, false, p99_value));
-  write_file(data + "/memory.dat", by_idle_table(report, axes, true, rss_value));
-  write_file(dir + "/plots.gp", gnuplot_script(axes));
+  const std::pair<std::string, std::string> tables[] = {
+      {"throughput", by_server_table(report, axes, throughput_value)},
+      {"cpu_per_request", by_server_table(report, axes, cpu_value)},
+      {"p99_vs_idle", by_idle_table(report, axes, false, p99_value)},
+      {"memory", by_idle_table(report, axes, true, rss_value)},
+  };
+  std::set<std::string> drawable;
+  for (const auto& [name, table] : tables) {
+    write_file(data + "/" + name + ".dat", table);
+    if (has_values(table)) drawable.insert(name);
+  }
+  write_file(dir + "/plots.gp", gnuplot_script(axes, drawable));
   said.push_back(fmt::format("wrote {0}/results.md, {0}/results.csv, {0}/results.json, {0}/plots.gp", dir));
+  if (drawable.empty()) {
+    said.push_back("no measurements, so no plots");
+    return said;
+  }
   const std::string gnuplot = find_on_path("gnuplot");
   if (gnuplot.empty()) {
     said.push_back("gnuplot is not installed: no PNG/SVG plots (Debian: apt-get install gnuplot-nox, then "

@@ -32,7 +32,7 @@ void IdlePool::start_next() {
     return;
   }
   slot.event = make_event(context_.base.get(), slot.fd.get(), EV_WRITE, on_connect, &slot);
-  add_event(slot.event.get(), context_.timeout);
+  add_event(slot.event.get(), context_.connect_timeout);
 }
 
 // Writability (or the timeout) after a non-blocking connect: SO_ERROR says

@@ -58,7 +58,8 @@ struct BenchContext {
   std::string batch;
   // Every read lands here: one thread, and replies are checked in place.
   std::vector<char> read_buffer;
-  Clock::duration timeout;
+  Clock::duration timeout;          // for a reply
+  Clock::duration connect_timeout;  // for a connect
   Clock::time_point window_start = Clock::time_point::max();
   Clock::time_point window_end = Clock::time_point::max();
   bool sending = false;  // false before the load starts and after the window

@@ -36,7 +36,8 @@ struct RunOptions {
   double duration_s = 5.0;
   double warmup_s = 1.0;
   double rate = 0.0;       // requests/s over all connections; 0: closed loop
-  double timeout_s = 5.0;  // connect and reply timeout
+  double timeout_s = 5.0;  // reply timeout: a request unanswered this long is missing
+  double connect_timeout_s = 5.0;  // longer than the kernel's 1 s SYN retry
   std::string request = "hello\n";
   ExpectKind expect = ExpectKind::gotit;
   std::string reply;       // ExpectKind::text: the exact reply
