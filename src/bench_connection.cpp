@@ -55,7 +55,9 @@ void BenchConnection::connected() {
   set_nodelay(fd_.get());
   state_ = State::running;
   checker_ = ReplyChecker(context_.reply);
-  head_ = in_flight_ = unsent_bytes_ = batch_offset_ = 0;
+  head_ = in_flight_ = unsent_bytes_ = batch_offset_ = outbox_sent_ = 0;
+  outbox_.clear();
+  next_sequence_ = 0;
   read_event_ = make_event(context_.base.get(), fd_.get(), EV_READ | EV_PERSIST, on_readable, this);
   add_event(read_event_.get());
   write_event_ = make_event(context_.base.get(), fd_.get(), EV_WRITE, on_writable, this);
@@ -84,7 +86,14 @@ void BenchConnection::send_requests(std::size_t count, Clock::time_point schedul
     ++in_flight_;
   }
   context_.result.requests_sent += count;
-  unsent_bytes_ += count * context_.options.request.size();
+  const std::string& request = context_.options.request;
+  if (context_.options.sequence_tags) {
+    for (std::size_t i = 0; i < count; ++i) {
+      outbox_ += request;
+      write_sequence_tag(next_sequence_++, outbox_.data() + outbox_.size() - request.size());
+    }
+  }
+  unsent_bytes_ += count * request.size();
   flush();
 }
 
@@ -105,8 +114,9 @@ void BenchConnection::flush() {
   while (unsent_bytes_ > 0) {
     // batch holds depth+1 requests: unsent_bytes_ <= depth requests always
     // fit after an offset inside the first one.
-    const ssize_t n = ::send(fd_.get(), context_.batch.data() + batch_offset_, unsent_bytes_,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const char* from = context_.options.sequence_tags ? outbox_.data() + outbox_sent_
+                                                     : context_.batch.data() + batch_offset_;
+    const ssize_t n = ::send(fd_.get(), from, unsent_bytes_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -120,6 +130,11 @@ void BenchConnection::flush() {
     }
     unsent_bytes_ -= static_cast<std::size_t>(n);
     batch_offset_ = (batch_offset_ + static_cast<std::size_t>(n)) % request_size;
+    outbox_sent_ += static_cast<std::size_t>(n);
+  }
+  if (context_.options.sequence_tags) {  // all sent: empty it, keep its capacity
+    outbox_.clear();
+    outbox_sent_ = 0;
   }
 }
 

@@ -25,7 +25,9 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
   app.add_option("--connect-timeout", options.connect_timeout_s, "Seconds to wait for a connect (default 5)");
   app.add_option("--request", text.request,
                  "Request bytes, escapes \\r \\n \\t \\\\ \\xHH understood (default 'hello\\n')");
-  app.add_option("--size", text.size, "Request of BYTES bytes: 'x' repeated, then '\\n'");
+  app.add_option("--size", text.size,
+                 "Request of BYTES bytes: 'x' repeated, then '\\n'; with --expect echo and BYTES >= 9 each "
+                 "request starts with its sequence number, so reply order is checked");
   app.add_option("--expect", text.expect, "What a gotit server answers: gotit or echo (default gotit)");
   app.add_option("--reply", text.reply, "Other servers: the exact reply to every request (e.g. '+PONG\\r\\n')");
   app.add_option("--reply-delim", text.reply_delim,
@@ -96,6 +98,8 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
     throw UsageError(fmt::format("--expect must be gotit or echo, got '{}'", text.expect));
   }
   check_request(options);
+  options.sequence_tags = options.expect == ExpectKind::echo && !text.size.empty() &&
+                          options.request.size() >= kSequenceTagBytes + 1;
   if (options.server_pid < 0) throw UsageError("--server-pid must be a process id");
   if (!text.source_addrs.empty()) options.source_addrs = parse_source_addrs(text.source_addrs);
 }
@@ -153,6 +157,13 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+void write_sequence_tag(std::uint32_t sequence, char* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < kSequenceTagBytes; ++i) {
+    out[kSequenceTagBytes - 1 - i] = kDigits[(sequence >> (4 * i)) & 0xf];
+  }
+}
 
 std::string unescape(std::string_view text) {
   std::string out;

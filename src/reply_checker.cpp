@@ -20,6 +20,8 @@ ReplySpec make_reply_spec(const RunOptions& options) {
       };
       if (framer.feed(options.request, on_message) == FeedResult::oversized) {
         spec.bytes = std::string(kOversizedReply);  // the server's answer to it
+      } else if (options.sequence_tags) {
+        spec.tag_bytes = kSequenceTagBytes;  // echoed first, before the filler
       }
       break;
     }
@@ -40,22 +42,31 @@ ReplyChecker::Result ReplyChecker::feed(std::string_view bytes) {
 
 ReplyChecker::Result ReplyChecker::feed_exact(std::string_view bytes) {
   Result result;
-  const std::string_view expected = spec_->bytes;
+  const std::string_view fixed = spec_->bytes;
+  const std::size_t tag = spec_->tag_bytes;
   while (!bytes.empty()) {
-    const std::size_t n = std::min(bytes.size(), expected.size() - position_);
+    // The tag (if any) and the rest of the reply are compared separately:
+    // the tag against this reply's sequence number, the rest against the spec.
+    if (position_ == 0 && tag > 0) write_sequence_tag(sequence_, tag_);
+    const bool in_tag = position_ < tag;
+    const std::string_view expected = in_tag ? std::string_view(tag_, tag) : fixed;
+    const std::size_t end = in_tag ? tag : fixed.size();
+    const std::size_t n = std::min(bytes.size(), end - position_);
     if (std::memcmp(bytes.data(), expected.data() + position_, n) != 0) {
       // Show the whole reply that went wrong, as far as we have it.
       const std::size_t shown = std::min<std::size_t>(bytes.size(), expected.size());
-      failure_ = fmt::format("expected \"{}\" at byte {} of a reply, got \"{}{}\"",
-                             escape(expected), position_, escape(expected.substr(0, position_)),
-                             escape(bytes.substr(0, shown)));
+      failure_ = fmt::format("expected \"{}{}\" at byte {} of reply {}, got \"{}{}\"",
+                             in_tag ? std::string_view(tag_, tag) : std::string_view(),
+                             escape(fixed.substr(in_tag ? tag : 0)), position_, sequence_,
+                             escape(expected.substr(0, position_)), escape(bytes.substr(0, shown)));
       result.ok = false;
       return result;
     }
     bytes.remove_prefix(n);
     position_ += n;
-    if (position_ == expected.size()) {
+    if (position_ == fixed.size()) {
       position_ = 0;
+      ++sequence_;
       ++result.replies;
     }
   }

@@ -68,6 +68,11 @@ class BenchConnection {
   std::size_t in_flight_ = 0;
   std::size_t unsent_bytes_ = 0;  // requested but not yet accepted by send()
   std::size_t batch_offset_ = 0;  // where in the request the next byte is
+  // Tagged echo only: every request differs, so they are written here,
+  // not sent from the shared batch. Capacity is kept between sends.
+  std::string outbox_;
+  std::size_t outbox_sent_ = 0;
+  std::uint32_t next_sequence_ = 0;
 
   // Open loop only.
   Clock::duration interval_{};

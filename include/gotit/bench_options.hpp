@@ -13,6 +13,12 @@
 
 namespace gotit {
 
+// Bytes of the sequence number at the start of a tagged echo request.
+inline constexpr std::size_t kSequenceTagBytes = 8;
+
+// Writes `sequence` as kSequenceTagBytes lowercase hex digits at `out`.
+void write_sequence_tag(std::uint32_t sequence, char* out);
+
 // What a correct reply looks like.
 enum class ExpectKind {
   gotit,      // a gotit server in gotit mode: "Got it!\n" per line sent
@@ -42,6 +48,9 @@ struct RunOptions {
   ExpectKind expect = ExpectKind::gotit;
   std::string reply;       // ExpectKind::text: the exact reply
   std::string reply_delim; // ExpectKind::delimited: the delimiter
+  // Echo with --size >= 9: each request starts with its sequence number on
+  // the connection (8 hex digits), so the order of replies is checked too.
+  bool sequence_tags = false;
   std::vector<SourceAddress> source_addrs;
   int server_pid = 0;      // 0: no server statistics
   std::string json_path;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,9 @@ struct ReplySpec {
   std::string bytes;  // exact: one whole reply; delimited: the delimiter
   // Delimited replies longer than this are an error (a runaway stream).
   std::size_t max_reply_bytes = 1 << 20;
+  // Exact replies only: the first tag_bytes of reply n are n's sequence tag
+  // (see write_sequence_tag), so a reply out of order is a wrong reply.
+  std::size_t tag_bytes = 0;
 };
 
 // The reply a correct server sends to one `request` under `options`: for
@@ -52,6 +56,8 @@ class ReplyChecker {
   std::size_t position_ = 0;   // exact: bytes of the current reply matched;
                                // delimited: bytes of the current reply seen
   std::size_t delim_seen_ = 0; // delimited: delimiter bytes matched so far
+  std::uint32_t sequence_ = 0; // tagged: the number the current reply must carry
+  char tag_[16] = {};          // tagged: that number, written out
   std::string failure_;
 };
 

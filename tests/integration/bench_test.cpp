@@ -88,6 +88,25 @@ TEST_CASE("echo mode checks the content of every reply") {
   CHECK(result.replies == 0);
 }
 
+TEST_CASE("tagged echo requests check the order of replies") {
+  LineServer echo({gotit::ReplyMode::echo});
+  RunOptions options = quick(echo.port());
+  options.expect = gotit::ExpectKind::echo;
+  options.request = std::string(31, 'x') + "\n";
+  options.sequence_tags = true;
+  RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(result.replies == echo.messages());
+
+  LineServer reorder({gotit::ReplyMode::echo, Fault::reorder, 30});
+  options.port = reorder.port();
+  result = gotit::run_bench(options);
+  CHECK(errors(result, ErrorKind::wrong_reply) == 1);
+  INFO(gotit::format_table(result));
+  CHECK(result.first_error[static_cast<std::size_t>(ErrorKind::wrong_reply)].find("expected \"0000") !=
+        std::string::npos);
+}
+
 TEST_CASE("a dropped reply is detected as missing") {
   LineServer server({gotit::ReplyMode::gotit, Fault::drop, 50});
   RunOptions options = quick(server.port());

@@ -19,6 +19,7 @@ struct Client {
   LineFramer framer;
   std::string out;  // replies not yet written
   bool closing = false;
+  std::string held;  // Fault::reorder: a reply waiting for the next one
 };
 
 }  // namespace
@@ -66,7 +67,7 @@ void LineServer::serve() {
       socklen_t length = sizeof peer;
       const int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK);
       if (fd >= 0) {
-        clients.push_back(Client{UniqueFd(fd), {}, {}, false});
+        clients.push_back(Client{UniqueFd(fd), {}, {}, false, {}});
         ++accepted_;
         char text[INET_ADDRSTRLEN] = "?";
         inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
@@ -89,7 +90,13 @@ void LineServer::serve() {
               c.out += "Got iX!\n";
               return;
             }
+            if (number == options_.fault_at && options_.fault == Fault::reorder) {
+              append_reply(options_.reply, message, c.held);
+              return;
+            }
             append_reply(options_.reply, message, c.out);
+            c.out += c.held;
+            c.held.clear();
           });
         }
       }

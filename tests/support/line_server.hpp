@@ -24,6 +24,7 @@ enum class Fault {
   drop,     // message number `fault_at` gets no reply
   corrupt,  // message number `fault_at` gets "Got iX!\n"
   stall,    // never accept: connections wait in the kernel's queue
+  reorder,  // message `fault_at`'s reply is sent after the next one's
 };
 
 struct LineServerOptions {

@@ -79,3 +79,27 @@ TEST_CASE("a delimited reply that never ends is an error, not a hang") {
   CHECK_FALSE(checker.feed(std::string(11, 'a')).ok);
   CHECK(checker.failure().find("10 bytes") != std::string::npos);
 }
+
+TEST_CASE("tagged echo replies must come in order") {
+  RunOptions options;
+  options.expect = ExpectKind::echo;
+  options.request = "xxxxxxxxxxxx\n";
+  options.sequence_tags = true;
+  const ReplySpec spec = gotit::make_reply_spec(options);
+  CHECK(spec.tag_bytes == gotit::kSequenceTagBytes);
+  std::string tag0(8, ' '), tag1(8, ' ');
+  gotit::write_sequence_tag(0, tag0.data());
+  gotit::write_sequence_tag(1, tag1.data());
+  CHECK(tag1 == "00000001");
+  ReplyChecker in_order(spec);
+  const auto ok = in_order.feed(tag0 + "xxxx\n" + tag1.substr(0, 3));
+  CHECK(ok.ok);
+  CHECK(ok.replies == 1);
+  CHECK(in_order.feed(tag1.substr(3) + "xxxx\n").replies == 1);
+  ReplyChecker swapped(spec);
+  const auto wrong = swapped.feed(tag1 + "xxxx\n" + tag0 + "xxxx\n");
+  CHECK_FALSE(wrong.ok);
+  CHECK(swapped.failure().find("reply 0") != std::string::npos);
+  ReplyChecker filler(spec);  // the tag is right, the rest is not
+  CHECK_FALSE(filler.feed(tag0 + "xxyx\n").ok);
+}
