@@ -50,8 +50,9 @@ std::string format_run_line(const CompareRun& run) {
                                  run.conns, run.depth);
   if (!measured(run)) return fmt::format("{} {} ({})", head, to_string(run.status), run.note);
   const RunResult& r = run.result;
-  std::string line = fmt::format("{} {:>9.0f} req/s  p99 {:>9.1f} us", head, r.throughput(),
-                                 us(r.latency.percentile(99)));
+  std::string line = fmt::format("{} {:>9.0f} req/s  p99 {:>12}", head, r.throughput(),
+                                 r.latency.count() ? fmt::format("{:.1f} us", us(r.latency.percentile(99)))
+                                                   : std::string("(no reply)"));
   if (r.server_at_end) line += fmt::format("  RSS {:>6.1f} MiB", mib(r.server_at_end->rss_bytes));
   if (run.status == RunStatus::errors || !run.note.empty()) line += "  [" + run.note + "]";
   return line;
