@@ -1,0 +1,137 @@
+// `gotit-bench compare` in a tiny configuration (seconds): every output
+// file is written, and what cannot run is said, not hidden.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+#include "catch.hpp"
+#include "gotit/compare_servers.hpp"
+#include "support/process.hpp"
+
+namespace fs = std::filesystem;
+using gotit::test::run_program;
+
+namespace {
+
+// A fresh directory under /tmp, removed with everything in it.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "gotit-compare-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+std::string read(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::size_t lines(const std::string& text) {
+  std::size_t n = 0;
+  for (const char c : text) n += c == '\n' ? 1 : 0;
+  return n;
+}
+
+void check_every_file(const fs::path& out, const std::string& stdout_text, bool plots = true) {
+  for (const char* name : {"results.json", "results.csv", "results.md", "plots.gp", "plot-data/throughput.dat",
+                           "plot-data/p99_vs_idle.dat", "plot-data/memory.dat", "plot-data/cpu_per_request.dat"}) {
+    INFO(name);
+    CHECK(fs::is_regular_file(out / name));
+  }
+  if (!plots) {
+    CHECK(stdout_text.find("no measurements, so no plots") != std::string::npos);
+    return;
+  }
+  if (gotit::find_on_path("gnuplot").empty()) {
+    CHECK(stdout_text.find("gnuplot is not installed") != std::string::npos);
+    return;
+  }
+  for (const char* plot : {"throughput", "p99_vs_idle", "memory", "cpu_per_request"}) {
+    for (const char* format : {".png", ".svg"}) {
+      const fs::path file = out / (std::string(plot) + format);
+      INFO(file);
+      CHECK(fs::is_regular_file(file));
+      CHECK(fs::file_size(file) > 1000);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("compare against an installed peer writes every output file") {
+  const bool memcached = !gotit::find_on_path("memcached").empty();
+  const bool redis = !gotit::find_on_path("redis-server").empty();
+  if (!memcached && !redis) {
+    WARN("SKIPPED: neither memcached nor redis-server is installed; this test needs one of them");
+    return;
+  }
+  const std::string peer = memcached ? "memcached" : "redis";
+  TempDir dir;
+  const fs::path out = dir.path / "results";
+  const auto run = run_program(GOTIT_GOTIT_BENCH_BIN,
+                               {"compare", "--servers", "none", "--peers", peer, "--idle", "0,20", "--conns", "2",
+                                "--depth", "1,4", "--duration", "0.2", "--warmup", "0.05", "--no-progress",
+                                "-o", out.string()},
+                               std::nullopt, std::chrono::seconds(60));
+  INFO(run.out << run.err);
+  REQUIRE(run.status.code == 0);
+  check_every_file(out, run.out);
+  const std::string csv = read(out / "results.csv");
+  CHECK(csv.rfind("server,scenario_idle,scenario_conns,scenario_depth,status,note,", 0) == 0);
+  CHECK(lines(csv) == 1 + 4);
+  const std::string markdown = read(out / "results.md");
+  CHECK(markdown.find(fmt::format("| {} | 20 | 2 | 4 |", peer)) != std::string::npos);
+  CHECK(markdown.find("| ok |") != std::string::npos);
+  const std::string json = read(out / "results.json");
+  CHECK(json.find(fmt::format("\"server\": \"{}\"", peer)) != std::string::npos);
+  CHECK(json.find("\"throughput_rps\"") != std::string::npos);
+  CHECK(json.find("\"status\": \"errors\"") == std::string::npos);  // a healthy peer loses nothing
+  CHECK(fs::is_regular_file(out / "logs" / fmt::format("{}-idle20-conns2-depth4.log", peer)));
+}
+
+TEST_CASE("compare says which servers it could not find, and still writes its files") {
+  TempDir dir;
+  const fs::path out = dir.path / "results";
+  const auto run = run_program(GOTIT_GOTIT_BENCH_BIN,
+                               {"compare", "--servers", "reactor-epoll,blocking-iterative", "--server-dir",
+                                (dir.path / "nowhere").string(), "--idle", "0", "--conns", "1", "--depth", "1",
+                                "--no-progress", "-o", out.string()});
+  INFO(run.out << run.err);
+  CHECK(run.status.code == 1);  // nothing could run
+  CHECK(run.out.find("reactor-epoll") != std::string::npos);
+  CHECK(run.out.find("gotit-reactor not found") != std::string::npos);
+  CHECK(run.out.find("gotit-blocking not found") != std::string::npos);
+  CHECK(run.err.find("no scenario could run") != std::string::npos);
+  check_every_file(out, run.out, false);
+  CHECK(read(out / "results.md").find("skipped: ") != std::string::npos);
+}
+
+TEST_CASE("compare rejects an unknown server name") {
+  const auto run = run_program(GOTIT_GOTIT_BENCH_BIN, {"compare", "--servers", "reactor-kqueue2"});
+  CHECK(run.status.code == 2);
+  CHECK(run.err.find("unknown server 'reactor-kqueue2'") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// TODO(merge of the reactor and blocking branches): the full compare test
+// against the real servers goes here, e.g.
+//   compare --servers reactor-epoll,reactor-poll,blocking-threads,blocking-fork,
+//           blocking-iterative --idle 0,50 --conns 1,4 --depth 1,4 --duration 0.2
+//           --max-idle-fork 10 --max-idle-iterative 10
+// and checks: every gotit model answers every request at idle 0; the capped
+// scenarios are listed as skipped with their reason; blocking-iterative with
+// idle > 0 shows reply_timeout, not a silent zero. GOTIT_GOTIT_REACTOR_BIN
+// and GOTIT_GOTIT_BLOCKING_BIN will then exist (tests/meson.build defines a
+// macro per program), so the test can use their directory as --server-dir.
+// ---------------------------------------------------------------------------

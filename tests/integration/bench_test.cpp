@@ -1,0 +1,261 @@
+// The bench against an in-process server that can be told to misbehave:
+// every reply counted, a dropped or corrupted reply caught, the window
+// respected, and clear failures when the run cannot happen.
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "catch.hpp"
+#include "gotit/bench_driver.hpp"
+#include "gotit/bench_report.hpp"
+#include "support/line_server.hpp"
+#include "support/process.hpp"
+
+using namespace std::chrono_literals;
+using gotit::ErrorKind;
+using gotit::RunOptions;
+using gotit::RunResult;
+using gotit::test::Fault;
+using gotit::test::LineServer;
+using gotit::test::LineServerOptions;
+
+namespace {
+
+RunOptions quick(std::uint16_t port) {
+  RunOptions options;
+  options.port = port;
+  options.conns = 4;
+  options.depth = 8;
+  options.duration_s = 0.3;
+  options.warmup_s = 0.1;
+  options.timeout_s = 2.0;
+  options.progress = false;
+  return options;
+}
+
+std::uint64_t errors(const RunResult& result, ErrorKind kind) {
+  return result.errors[static_cast<std::size_t>(kind)];
+}
+
+// A port with nothing listening: bound (so nobody else takes it), not listening.
+struct RefusingPort {
+  gotit::UniqueFd fd;
+  std::uint16_t port = 0;
+  RefusingPort() {
+    gotit::ListenOptions options;
+    options.bind_host = "127.0.0.1";
+    options.port = 0;
+    fd = gotit::listen_tcp(options);
+    port = gotit::local_port(fd.get());
+    fd.reset();  // closed: connects are refused
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every reply is counted and checked") {
+  LineServer server;
+  const RunResult result = gotit::run_bench(quick(server.port()));
+  CHECK(result.total_errors() == 0);
+  CHECK(result.missing_replies == 0);
+  CHECK(result.active_connected == 4);
+  CHECK(result.requests_sent > 0);
+  CHECK(result.replies == result.requests_sent);
+  CHECK(result.replies == server.messages());  // both sides agree
+  CHECK(result.replies_in_window <= result.replies);
+  CHECK(result.latency.count() > 0);
+  CHECK(result.latency.count() <= result.replies);
+}
+
+TEST_CASE("echo mode checks the content of every reply") {
+  LineServer echo({gotit::ReplyMode::echo});
+  RunOptions options = quick(echo.port());
+  options.expect = gotit::ExpectKind::echo;
+  options.request = "some text\r\n";
+  RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(result.replies == echo.messages());
+
+  LineServer gotit_server;  // answers "Got it!" where the bench expects the echo
+  options.port = gotit_server.port();
+  options.duration_s = 0.1;
+  result = gotit::run_bench(options);
+  CHECK(errors(result, ErrorKind::wrong_reply) > 0);
+  CHECK(result.replies == 0);
+}
+
+TEST_CASE("tagged echo requests check the order of replies") {
+  LineServer echo({gotit::ReplyMode::echo});
+  RunOptions options = quick(echo.port());
+  options.expect = gotit::ExpectKind::echo;
+  options.request = std::string(31, 'x') + "\n";
+  options.sequence_tags = true;
+  RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(result.replies == echo.messages());
+
+  LineServer reorder({gotit::ReplyMode::echo, Fault::reorder, 30});
+  options.port = reorder.port();
+  result = gotit::run_bench(options);
+  CHECK(errors(result, ErrorKind::wrong_reply) == 1);
+  INFO(gotit::format_table(result));
+  CHECK(result.first_error[static_cast<std::size_t>(ErrorKind::wrong_reply)].find("expected \"0000") !=
+        std::string::npos);
+}
+
+TEST_CASE("a dropped reply is detected as missing") {
+  LineServer server({gotit::ReplyMode::gotit, Fault::drop, 50});
+  RunOptions options = quick(server.port());
+  options.timeout_s = 0.3;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(errors(result, ErrorKind::reply_timeout) >= 1);
+  CHECK(result.missing_replies >= 1);
+  CHECK(result.replies + result.missing_replies == result.requests_sent);
+  INFO(gotit::format_table(result));
+  CHECK(gotit::format_table(result).find("reply_timeout") != std::string::npos);
+}
+
+TEST_CASE("a corrupted reply is detected, and the run goes on") {
+  LineServer server({gotit::ReplyMode::gotit, Fault::corrupt, 50});
+  const RunResult result = gotit::run_bench(quick(server.port()));
+  CHECK(errors(result, ErrorKind::wrong_reply) == 1);
+  CHECK(result.first_error[static_cast<std::size_t>(ErrorKind::wrong_reply)].find("Got iX!") !=
+        std::string::npos);
+  CHECK(result.replies > 50);  // the connection was reopened and kept working
+  CHECK(result.replies + result.missing_replies == result.requests_sent);
+}
+
+TEST_CASE("a server that never answers: every request missing, none invented") {
+  LineServer server({gotit::ReplyMode::gotit, Fault::stall, 0});
+  RunOptions options = quick(server.port());
+  options.duration_s = 0.2;
+  options.warmup_s = 0;
+  options.timeout_s = 0.3;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.replies == 0);
+  CHECK(result.missing_replies == result.requests_sent);
+  CHECK(errors(result, ErrorKind::reply_timeout) >= 1);
+  CHECK(result.latency.count() == 0);
+}
+
+TEST_CASE("the run respects --duration and --warmup") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.duration_s = 0.5;
+  options.warmup_s = 0.2;
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult result = gotit::run_bench(options);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(result.duration_s == Approx(0.5).margin(0.001));
+  CHECK(elapsed >= 700ms);
+  CHECK(elapsed < 700ms + 2s);  // a drain bounded by --timeout, not forever
+}
+
+TEST_CASE("open loop: no more requests than the schedule allows") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.rate = 1000;  // 0.4 s in all: about 400 requests
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(result.requests_sent > 0);
+  CHECK(result.requests_sent <= 400 + 4 + 20);
+  CHECK(result.replies == result.requests_sent);
+}
+
+TEST_CASE("idle connections are opened, held and counted") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.idle = 200;
+  options.duration_s = 0.1;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.idle_opened == 200);
+  CHECK(result.idle_held == 200);
+  CHECK(server.accepted() == 200 + 4);
+  CHECK(result.total_errors() == 0);
+}
+
+TEST_CASE("--source-addrs spreads connections over local addresses") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.source_addrs = gotit::parse_source_addrs("127.0.0.1-127.0.0.3");
+  options.conns = 6;
+  options.duration_s = 0.1;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(server.peers() == std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"});
+}
+
+TEST_CASE("--server-pid reports the server's memory, CPU and threads") {
+  LineServer server;  // runs in this process: its pid is ours
+  RunOptions options = quick(server.port());
+  options.server_pid = static_cast<int>(getpid());
+  const RunResult result = gotit::run_bench(options);
+  REQUIRE(result.server_at_end);
+  CHECK(result.server_at_end->rss_bytes > 0);
+  CHECK(result.server_at_end->peak_rss_bytes >= result.server_at_end->rss_bytes);
+  CHECK(result.server_at_end->threads >= 2);
+  CHECK(gotit::format_json(result).find("\"server_at_end\": {\"rss_bytes\"") != std::string::npos);
+}
+
+TEST_CASE("an unreachable port fails clearly") {
+  const RefusingPort refusing;
+  RunOptions options = quick(refusing.port);
+  REQUIRE_THROWS_AS(gotit::run_bench(options), gotit::BenchError);
+  try {
+    gotit::run_bench(options);
+  } catch (const gotit::BenchError& error) {
+    const std::string message = error.what();
+    CHECK(message.find("cannot connect to 127.0.0.1:") != std::string::npos);
+    CHECK(message.find("Connection refused") != std::string::npos);
+  }
+  const auto run = gotit::test::run_program(
+      GOTIT_GOTIT_BENCH_BIN, {"run", "--port", std::to_string(refusing.port), "--no-progress"});
+  CHECK(run.status.code == 1);
+  CHECK(run.err.find("gotit-bench: error: cannot connect") != std::string::npos);
+}
+
+TEST_CASE("a file limit too low for --idle fails clearly, naming ulimit -n") {
+  // setrlimit in a forked child: lowering the hard limit cannot be undone.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    const rlimit low{100, 100};
+    std::string message = "setrlimit failed";
+    if (::setrlimit(RLIMIT_NOFILE, &low) == 0) {
+      RunOptions options;
+      options.port = 1;
+      options.idle = 5000;
+      options.progress = false;
+      try {
+        gotit::run_bench(options);
+        message = "no error";
+      } catch (const gotit::BenchError& error) {
+        message = error.what();
+      } catch (const std::exception& error) {
+        message = std::string("wrong exception: ") + error.what();
+      }
+    }
+    const ssize_t ignored = ::write(fds[1], message.data(), message.size());
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string message;
+  char buffer[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0) message.append(buffer, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  INFO(message);
+  CHECK(message.find("--idle 5000") != std::string::npos);
+  CHECK(message.find("ulimit -n") != std::string::npos);
+  CHECK(message.find("hard limit is 100") != std::string::npos);
+}

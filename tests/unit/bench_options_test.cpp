@@ -1,0 +1,110 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <vector>
+
+#include "catch.hpp"
+#include "gotit/bench_options.hpp"
+#include "gotit/net.hpp"
+#include "gotit/server_cli.hpp"
+
+namespace {
+
+struct Parsed {
+  std::optional<int> exit_code;
+  gotit::RunOptions options;
+  std::string error;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  CLI::App app("bench", "gotit-bench");
+  Parsed parsed;
+  gotit::RunOptionText text;
+  gotit::add_run_options(app, parsed.options, text);
+  args.insert(args.begin(), "gotit-bench");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
+  if (!parsed.exit_code) {
+    try {
+      gotit::finish_run_options(text, parsed.options);
+    } catch (const gotit::UsageError& error) {
+      parsed.error = error.what();
+    }
+  }
+  return parsed;
+}
+
+std::string address_text(const gotit::SourceAddress& source) {
+  char text[INET6_ADDRSTRLEN] = "";
+  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&source.address);
+  inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("run defaults: one connection, depth 1, hello, gotit") {
+  const auto parsed = parse({});
+  CHECK(parsed.error.empty());
+  CHECK(parsed.options.port == 3000);
+  CHECK(parsed.options.request == "hello\n");
+  CHECK(parsed.options.expect == gotit::ExpectKind::gotit);
+  CHECK(parsed.options.conns == 1);
+  CHECK(parsed.options.depth == 1);
+}
+
+TEST_CASE("requests and replies understand escapes") {
+  auto parsed = parse({"--request", "PING\\r\\n", "--reply", "+PONG\\r\\n"});
+  CHECK(parsed.error.empty());
+  CHECK(parsed.options.request == "PING\r\n");
+  CHECK(parsed.options.reply == "+PONG\r\n");
+  CHECK(parsed.options.expect == gotit::ExpectKind::text);
+  parsed = parse({"--request", "version\\r\\n", "--reply-delim", "\\r\\n"});
+  CHECK(parsed.options.expect == gotit::ExpectKind::delimited);
+  CHECK(parsed.options.reply_delim == "\r\n");
+  CHECK(gotit::unescape("a\\x41\\t\\\\") == "aA\t\\");
+  CHECK_THROWS_AS(gotit::unescape("\\q"), gotit::UsageError);
+  CHECK(gotit::escape("Got it!\r\n") == "Got it!\\r\\n");
+}
+
+TEST_CASE("--size makes a line of that many bytes") {
+  const auto parsed = parse({"--size", "64", "--expect", "echo"});
+  CHECK(parsed.error.empty());
+  CHECK(parsed.options.request.size() == 64);
+  CHECK(parsed.options.request.back() == '\n');
+  CHECK(parsed.options.expect == gotit::ExpectKind::echo);
+}
+
+TEST_CASE("bad run options get a clear message") {
+  CHECK(parse({"--port", "0"}).error.find("port") != std::string::npos);
+  CHECK(parse({"--conns", "0"}).error.find("--conns") != std::string::npos);
+  CHECK(parse({"--depth", "5000"}).error.find("--depth") != std::string::npos);
+  CHECK(parse({"--request", "x", "--size", "3"}).error.find("not both") != std::string::npos);
+  CHECK(parse({"--reply", "a", "--reply-delim", "b"}).error.find("not both") != std::string::npos);
+  CHECK(parse({"--expect", "nope"}).error.find("--expect") != std::string::npos);
+  CHECK(parse({"--request", "no newline"}).error.find("must end with") != std::string::npos);
+  CHECK(parse({"--duration", "-1"}).error.find("--duration") != std::string::npos);
+  CHECK(parse({"--source-addrs", "127.0.0.9-127.0.0.1"}).error.find("range") != std::string::npos);
+  CHECK(parse({"--source-addrs", "nowhere"}).error.find("not an IP") != std::string::npos);
+  CHECK(parse({"--bogus"}).exit_code == 2);
+}
+
+TEST_CASE("--source-addrs takes a range or a list") {
+  const auto range = gotit::parse_source_addrs("127.0.0.1-127.0.0.8");
+  REQUIRE(range.size() == 8);
+  CHECK(address_text(range.front()) == "127.0.0.1");
+  CHECK(address_text(range.back()) == "127.0.0.8");
+  const auto list = gotit::parse_source_addrs("127.0.0.2,::1");
+  REQUIRE(list.size() == 2);
+  CHECK(list[1].address.ss_family == AF_INET6);
+}
+
+TEST_CASE("compare options: defaults and checks") {
+  gotit::CompareOptions options;
+  gotit::finish_compare_options(options);
+  CHECK(options.servers.size() == 5);
+  CHECK(options.idle == std::vector<int>{0, 1000, 10000});
+  options.depth = {};
+  CHECK_THROWS_AS(gotit::finish_compare_options(options), gotit::UsageError);
+}
