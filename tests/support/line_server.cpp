@@ -62,6 +62,7 @@ void LineServer::serve() {
     }
     if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) return;
     if (fds[0].revents != 0) return;  // stop
+    const std::size_t polled = clients.size();  // a client accepted below has no pollfd yet
     if (fds[1].revents & POLLIN) {
       sockaddr_in peer{};
       socklen_t length = sizeof peer;
@@ -75,7 +76,7 @@ void LineServer::serve() {
         peers_.insert(text);
       }
     }
-    for (std::size_t i = 0; i < clients.size(); ++i) {
+    for (std::size_t i = 0; i < polled; ++i) {
       Client& c = clients[i];
       const short revents = fds[i + 2].revents;
       if (revents & (POLLIN | POLLHUP | POLLERR)) {
