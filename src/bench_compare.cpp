@@ -38,6 +38,9 @@ std::string summarize_errors(const RunResult& r) {
     out += fmt::format("{} x{} ({})", to_string(static_cast<ErrorKind>(i)), r.errors[i], r.first_error[i]);
   }
   if (r.missing_replies > 0) out += fmt::format("; {} of {} requests unanswered", r.missing_replies, r.requests_sent);
+  if (r.replies_in_window == 0) {
+    out += fmt::format("{}no reply in the measured window ({} requests sent)", out.empty() ? "" : "; ", r.requests_sent);
+  }
   return out;
 }
 
@@ -81,8 +84,7 @@ CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, C
     bench.server_pid = server.pid();
     try {
       run.result = run_bench(bench);
-      const bool clean = run.result.total_errors() == 0 && run.result.missing_replies == 0;
-      run.status = clean ? RunStatus::ok : RunStatus::errors;
+      run.status = run.result.clean() ? RunStatus::ok : RunStatus::errors;
       run.note = summarize_errors(run.result);
     } catch (const BenchError& error) {
       run.status = RunStatus::failed;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "gotit/bench_connection.hpp"
@@ -78,7 +79,27 @@ class Driver {
     result_.idle_opened = pool_->opened();
     result_.idle_open_seconds = seconds_between(start, Clock::now());
     show_progress(Clock::now(), true);
+    wait_for_server_to_settle();
     if (options_.server_pid > 0) result_.server_after_idle = sample_process_tree(options_.server_pid);
+  }
+
+  // Our connects completed in the kernel's accept queue, not yet in the
+  // server: it may still be accepting (or spawning a thread or process per
+  // connection) when the measurement would start, and that work would be
+  // charged to the active clients. So with --server-pid we wait until the
+  // server's CPU goes quiet: two samples 100 ms apart under 2 ms of CPU each.
+  void wait_for_server_to_settle() {
+    if (options_.server_pid <= 0) return;
+    const auto limit = Clock::now() + std::chrono::seconds(5 + options_.idle / 1000);
+    auto previous = sample_process_tree(options_.server_pid);
+    int quiet = 0;
+    while (previous && quiet < 2 && Clock::now() < limit) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto now = sample_process_tree(options_.server_pid);
+      if (!now) break;
+      quiet = now->cpu_seconds - previous->cpu_seconds < 0.002 ? quiet + 1 : 0;
+      previous = now;
+    }
   }
 
   void connect_active() {

@@ -66,6 +66,11 @@ struct RunResult {
     return duration_s > 0 ? static_cast<double>(replies_in_window) / duration_s : 0.0;
   }
   std::uint64_t total_errors() const;
+  // No error, nothing unanswered, and at least one reply measured: a run in
+  // which the server answered nobody is a failure, not a quiet success.
+  bool clean() const {
+    return total_errors() == 0 && missing_replies == 0 && replies_in_window > 0;
+  }
   void add_error(ErrorKind kind, std::string_view example);
 };
 

@@ -25,7 +25,7 @@ int run_command(const gotit::RunOptions& options) {
     gotit::write_file(options.csv_path, gotit::csv_header({}) + gotit::csv_row({}, result));
   }
   // Wrong or missing replies make the run fail: nothing is lost silently.
-  return result.total_errors() == 0 && result.missing_replies == 0 ? 0 : 1;
+  return result.clean() ? 0 : 1;
 }
 
 }  // namespace
