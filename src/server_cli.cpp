@@ -46,6 +46,18 @@ void print_error(const CLI::App& app, std::string_view message) {
   fmt::print(stderr, "{}: error: {}\n", app.get_name(), message);
 }
 
+int run_tool(const CLI::App& app, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& error) {
+    print_error(app, error.what());
+    return 2;
+  } catch (const std::exception& error) {
+    print_error(app, error.what());
+    return 1;
+  }
+}
+
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

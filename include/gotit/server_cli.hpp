@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,11 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
 // 0 after --help or --version, 2 after a usage error (printed as
 // "PROGRAM: error: ..."); nullopt when the program should run.
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Runs a tool's body and maps what escapes it to an exit code, the same in
+// every program: a UsageError exits 2, any other exception 1, each printed
+// as "PROGRAM: error: MESSAGE".
+int run_tool(const CLI::App& app, const std::function<int()>& body);
 
 // Prints "PROGRAM: error: MESSAGE" to stderr.
 void print_error(const CLI::App& app, std::string_view message);

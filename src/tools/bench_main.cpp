@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   gotit::add_compare_options(*compare, compare_options);
 
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return gotit::run_tool(app, [&] {
     gotit::ignore_sigpipe();
     if (run->parsed()) {
       gotit::finish_run_options(run_text, run_options);
@@ -53,11 +53,5 @@ int main(int argc, char** argv) {
     std::string command_line = "gotit-bench";
     for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
     return gotit::run_compare(compare_options, command_line);
-  } catch (const gotit::UsageError& error) {
-    gotit::print_error(app, error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    gotit::print_error(app, error.what());
-    return 1;
-  }
+  });
 }

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
                  "iterative (one client at a time, as the tutorial), threads (a thread per "
                  "connection) or fork (a process per connection); default iterative");
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return gotit::run_tool(app, [&] {
     gotit::finish_server_options(text, options.server);
     const auto parsed = gotit::parse_blocking_model(model);
     if (!parsed) {
@@ -48,11 +48,5 @@ int main(int argc, char** argv) {
     options.model = *parsed;
     gotit::log::set_verbosity(options.server.verbose);
     return serve(options);
-  } catch (const gotit::UsageError& error) {
-    gotit::print_error(app, error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    gotit::print_error(app, error.what());
-    return 1;
-  }
+  });
 }

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   gotit::ReactorOptionText text;
   gotit::add_reactor_options(app, options, text);
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return gotit::run_tool(app, [&] {
     gotit::finish_reactor_options(text, options);
     gotit::log::set_verbosity(options.server.verbose);
     gotit::ReactorServer server(options);
@@ -25,11 +25,5 @@ int main(int argc, char** argv) {
     const bool graceful = server.run();
     gotit::log::info("stopped: {}", gotit::format_stats(server.stats()));
     return graceful ? 0 : 1;
-  } catch (const gotit::UsageError& failure) {
-    gotit::print_error(app, failure.what());
-    return 2;
-  } catch (const std::exception& failure) {
-    gotit::print_error(app, failure.what());
-    return 1;
-  }
+  });
 }
