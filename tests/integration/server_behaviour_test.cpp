@@ -161,9 +161,9 @@ TEST_CASE("exactly 255 bytes is a message") {
   CHECK(client.read_line() == longest + "\n");
 }
 
-// The server closes with the rest of the client's bytes unread, so the
-// kernel may end the connection with RST rather than FIN: the reply comes
-// first either way, and closed_by_server() accepts both.
+// The server sends FIN after the reply and discards the rest of the client's
+// bytes for a while (see the lingering-close tests below); closed_by_server()
+// accepts EOF or RST alike.
 TEST_CASE("256 bytes get the error reply, then the connection closes") {
   Server server;
   SECTION("in one line after a good one") {
