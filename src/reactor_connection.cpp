@@ -292,7 +292,8 @@ void Connection::start_discarding() {
   discard_deadline_ = std::chrono::steady_clock::now() + kDiscardBound;
   const timeval bound = to_timeval(kDiscardBound);
   if (::shutdown(fd, SHUT_WR) != 0) {
-    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd, std::strerror(errno));
+    const int error = errno;
+    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd, std::strerror(error));
     return close_now();
   }
   if (bufferevent_set_timeouts(bev_.get(), &bound, nullptr) != 0 ||
