@@ -17,6 +17,15 @@ namespace {
 // framed, so the shared scratch buffer stays small.
 constexpr std::size_t kFlushChunk = 16 * 1024;
 
+// How long a lingering close waits for the peer to finish. Bounded in time
+// only, not in bytes: an honest peer that pipelined a big batch before it
+// saw our error reply must be read to its end, or the close still resets;
+// dropping input is cheap, so a rogue peer costs little more than a
+// streaming one in `reading` would. The read timeout restarts at every read,
+// so a peer dribbling bytes is cut at the first read after the bound: at
+// most twice the bound in all.
+constexpr std::chrono::seconds kDiscardBound{2};
+
 timeval to_timeval(std::chrono::seconds seconds) {
   return timeval{static_cast<time_t>(seconds.count()), 0};
 }
@@ -96,6 +105,7 @@ void Connection::on_event(bufferevent*, short what, void* self) noexcept {
 // ourselves would save it but costs a second struct event per connection
 // (~130 bytes of the 1.1 KiB an idle peer may cost), so we keep it.
 void Connection::handle_readable() {
+  if (state_ == ConnectionState::discarding) return discard_input();
   evbuffer* input = bufferevent_get_input(bev_.get());
   context_.replies.clear();
   char buffer[kReadBufferBytes];  // the tutorial's buffer, read into in a loop
@@ -113,7 +123,7 @@ void Connection::handle_readable() {
     evbuffer_drain(input, evbuffer_get_length(input));  // the rest is not read
     log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
             bufferevent_getfd(bev_.get()), kMaxMessageBytes);
-    return drain_then_close();
+    return drain_then_discard();
   }
   throttle_if_over_high_water();
 }
@@ -133,6 +143,11 @@ void Connection::handle_output_drained() {
     case ConnectionState::draining_to_close:
       if (queued_output(bev_.get()) == 0) close_now();
       return;
+    case ConnectionState::draining_to_discard:
+      if (queued_output(bev_.get()) == 0) start_discarding();
+      return;
+    case ConnectionState::discarding:
+      return;  // nothing is written after the FIN
   }
 }
 
@@ -140,6 +155,14 @@ void Connection::handle_output_drained() {
 // failed, or a timeout expired. libevent has disabled the direction concerned.
 void Connection::handle_event(short what) {
   const int fd = bufferevent_getfd(bev_.get());
+  if (state_ == ConnectionState::discarding) {
+    // EOF: the peer has closed, nothing is left unread. Timeout: the bound.
+    log::at(log::Level::connection, "fd {}: done discarding ({})", fd,
+            (what & BEV_EVENT_EOF)       ? "peer closed"
+            : (what & BEV_EVENT_TIMEOUT) ? "time is up"
+                                         : "peer gone");
+    return close_now();
+  }
   if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
     // Half-close: bytes after the last '\n' are one last message.
     context_.replies.clear();
@@ -252,6 +275,45 @@ void Connection::drain_then_close() {
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
 }
 
+// Like drain_then_close, but the peer may still be sending (it had no reason
+// to stop before it read our error reply): once the replies are out, discard.
+void Connection::drain_then_discard() {
+  state_ = ConnectionState::draining_to_discard;
+  bufferevent_disable(bev_.get(), EV_READ);
+  if (queued_output(bev_.get()) == 0) return start_discarding();
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+}
+
+// The output is empty, so the FIN goes right after the last reply. The peer
+// sees EOF and closes; its EOF reaches us and we free with nothing unread.
+void Connection::start_discarding() {
+  const int fd = bufferevent_getfd(bev_.get());
+  state_ = ConnectionState::discarding;
+  discard_deadline_ = std::chrono::steady_clock::now() + kDiscardBound;
+  const timeval bound = to_timeval(kDiscardBound);
+  if (::shutdown(fd, SHUT_WR) != 0) {
+    const int error = errno;
+    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd, std::strerror(error));
+    return close_now();
+  }
+  if (bufferevent_set_timeouts(bev_.get(), &bound, nullptr) != 0 ||
+      bufferevent_enable(bev_.get(), EV_READ) != 0) {
+    log::error("bufferevent_enable: cannot watch fd {}", fd);
+    return close_now();
+  }
+  discard_input();  // bytes read before the oversized verdict may wait there
+}
+
+void Connection::discard_input() {
+  evbuffer* input = bufferevent_get_input(bev_.get());
+  evbuffer_drain(input, evbuffer_get_length(input));
+  if (std::chrono::steady_clock::now() >= discard_deadline_) {
+    log::at(log::Level::connection, "fd {}: still sending after {} s; closing",
+            bufferevent_getfd(bev_.get()), kDiscardBound.count());
+    close_now();
+  }
+}
+
 void Connection::close_now() {
   log::at(log::Level::connection, "fd {}: closed ({} open)", bufferevent_getfd(bev_.get()),
           context_.stats.open.get() - 1);
@@ -260,6 +322,8 @@ void Connection::close_now() {
 
 // --- Connection: server shutdown ----------------------------------------------
 
+// A lingering peer (draining_to_discard, discarding) is not waited for: it
+// goes through drain_then_close too, freed once its replies are out.
 void Connection::begin_shutdown() {
   if (state_ == ConnectionState::draining_to_close) return;
   if (state_ == ConnectionState::reading && !answer_what_has_arrived()) return close_now();

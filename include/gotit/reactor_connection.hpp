@@ -8,13 +8,29 @@
 //     +---------+  --------------------->  +-----------+
 //     | reading |                          | throttled |
 //     +---------+  <---------------------  +-----------+
-//          |                                     |
-//          | EOF, oversized line, idle timeout,  | server stopping
-//          | server stopping                     |
-//          v                                     v
-//     +-------------------+   output empty
-//     | draining_to_close | --------------> freed (socket closed)
-//     +-------------------+
+//       |     |                                  |
+//       |     | EOF, idle timeout,               | server stopping
+//       |     | server stopping                  |
+//       |     v                                  v
+//       |   +-------------------+   output empty
+//       |   | draining_to_close | --------------> freed (socket closed)
+//       |   +-------------------+
+//       |            ^ server stopping
+//       | oversized  |
+//       | line       |
+//       v            |
+//     +---------------------+  output empty:   +------------+
+//     | draining_to_discard | ---------------> | discarding |
+//     +---------------------+  shutdown(WR)    +------------+
+//                                                    |
+//                          EOF, the 2 s bound, server stopping
+//                                                    v
+//                                                  freed
+//
+// Why discard: close() with unread input makes the kernel send RST, not FIN,
+// and an RST may destroy replies the peer has not read yet (the error line
+// among them). So, like nginx's lingering close, we send FIN after the
+// replies and read and drop input until the peer closes or the bound passes.
 //
 // A reset, a write error or a write timeout frees at once from any state:
 // nobody is left to deliver to.
@@ -38,6 +54,8 @@ enum class ConnectionState : std::uint8_t {
   reading,            // reading requests, answering them
   throttled,          // too much output queued: not reading until it halves
   draining_to_close,  // reading is over; freed once the output is on the wire
+  draining_to_discard,  // after an oversized line: flushing the replies
+  discarding,         // FIN sent; reading and dropping input until EOF or the bound
 };
 
 class Connection;
@@ -101,6 +119,9 @@ class Connection {
   bool flush_replies();
   void throttle_if_over_high_water();
   void drain_then_close();
+  void drain_then_discard();
+  void start_discarding();  // may free `this`
+  void discard_input();     // may free `this`
   void close_now();  // `this` is gone afterwards
 
   ServingContext& context_;
@@ -108,6 +129,7 @@ class Connection {
   ConnectionList::iterator self_;  // our node in context_.connections
   LineFramer framer_;              // holds no heap memory while the peer is idle
   ConnectionState state_ = ConnectionState::reading;
+  std::chrono::steady_clock::time_point discard_deadline_;  // while discarding
 };
 
 }  // namespace gotit

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string_view>
 
 #include "gotit/log.hpp"
@@ -21,6 +22,13 @@ namespace {
 // After a stop, a session answers the bytes already waiting in its socket,
 // but no more than this: a peer that keeps streaming cannot delay the exit.
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
+
+// How long a lingering close (see linger) waits for the client to finish.
+// Bounded in time only, not in bytes: an honest client that pipelined a big
+// batch before it saw our error reply must be read to its end, or the close
+// still resets; a rogue one costs at most this (and the iterative model is
+// delayed at most this).
+constexpr std::chrono::milliseconds kLingerBound{2000};
 
 // Why a session ended, as the -v log says it.
 enum class Ending { client_left, oversized, reset, not_reading, stopped, failed };
@@ -138,6 +146,30 @@ Ending serve(int fd, Replier& replier, int stop_fd) {
   }
 }
 
+// close() with unread bytes in the receive queue makes the kernel send RST,
+// which discards our unsent replies and may destroy unread ones at the
+// client. So, as nginx's lingering_close: FIN after the replies, then read
+// and discard until the client closes, the bound passes or a stop comes.
+void linger(int fd, int stop_fd) {
+  if (::shutdown(fd, SHUT_WR) != 0) throw SystemError("shutdown", errno);
+  const auto deadline = std::chrono::steady_clock::now() + kLingerBound;
+  char discarded[4096];
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd waiting[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    const int ready = ::poll(waiting, 2, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw SystemError("poll", errno);
+    if (ready == 0 || waiting[1].revents != 0) return;
+    const ssize_t n = ::recv(fd, discarded, sizeof discarded, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n < 0) throw SystemError("recv", errno);
+    if (n == 0) return;  // the client closed: nothing left unread
+  }
+}
+
 }  // namespace
 
 void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd,
@@ -149,6 +181,7 @@ void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd
   std::string failure;
   try {
     ending = serve(connection.fd.get(), replier, stop_fd);
+    if (ending == Ending::oversized) linger(connection.fd.get(), stop_fd);
   } catch (const SystemError& error) {
     const int code = error.error_number();
     ending = code == ECONNRESET || code == EPIPE          ? Ending::reset

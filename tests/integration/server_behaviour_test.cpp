@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <latch>
 #include <optional>
@@ -160,9 +161,9 @@ TEST_CASE("exactly 255 bytes is a message") {
   CHECK(client.read_line() == longest + "\n");
 }
 
-// The server closes with the rest of the client's bytes unread, so the
-// kernel may end the connection with RST rather than FIN: the reply comes
-// first either way, and closed_by_server() accepts both.
+// The server sends FIN after the reply and discards the rest of the client's
+// bytes for a while (see the lingering-close tests below); closed_by_server()
+// accepts EOF or RST alike.
 TEST_CASE("256 bytes get the error reply, then the connection closes") {
   Server server;
   SECTION("in one line after a good one") {
@@ -316,4 +317,43 @@ TEST_CASE("-vv logs every message as the tutorial did") {
     if (!logged) std::this_thread::sleep_for(20ms);
   }
   CHECK(logged);
+}
+
+// Closing a socket with unread bytes makes the kernel send RST, and an RST
+// can destroy replies the client has not read yet. The server must close
+// gracefully (FIN after the replies, then discard until the client closes).
+TEST_CASE("after an oversized line the replies arrive and then EOF (not a reset)") {
+  Server server;
+  TestClient client(server.port);
+  client.send("ok\n" + std::string(300, 'x') + "\n" + numbered_lines("unread ", 2000));
+  std::this_thread::sleep_for(300ms);  // the server answers and closes meanwhile
+  CHECK(client.read_line() == "Got it!\n");
+  CHECK(client.read_line() == gotit::kOversizedReply);
+  CHECK(client.read_until_close().empty());  // throws on ECONNRESET
+}
+
+TEST_CASE("a client that streams on after an oversized line is disconnected") {
+  Server server;
+  TestClient client(server.port);
+  client.send(std::string(300, 'x') + "\n");
+  const std::string more = numbered_lines("more ", 400);
+  std::string received;
+  bool disconnected = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;  // far above the server's bound
+  while (!disconnected && std::chrono::steady_clock::now() < deadline) {
+    pollfd waiting{client.fd(), POLLIN | POLLOUT, 0};
+    REQUIRE(::poll(&waiting, 1, 100) >= 0);
+    if (waiting.revents & (POLLIN | POLLERR | POLLHUP)) {
+      char chunk[4096];
+      const ssize_t n = ::recv(client.fd(), chunk, sizeof chunk, MSG_DONTWAIT);
+      if (n > 0) received.append(chunk, static_cast<std::size_t>(n));
+      if (n < 0 && errno == ECONNRESET) disconnected = true;
+    }
+    if (!disconnected && (waiting.revents & POLLOUT)) {
+      const ssize_t n = ::send(client.fd(), more.data(), more.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) disconnected = true;
+    }
+  }
+  CHECK(disconnected);
+  CHECK(received == gotit::kOversizedReply);
 }
