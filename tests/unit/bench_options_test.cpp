@@ -1,38 +1,21 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
+#include "support/parse_options.hpp"
 #include "gotit/bench_options.hpp"
 #include "gotit/net.hpp"
 #include "gotit/server_cli.hpp"
 
 namespace {
 
-struct Parsed {
-  std::optional<int> exit_code;
-  gotit::RunOptions options;
-  std::string error;
-};
+using Parsed = gotit::test::ParsedOptions<gotit::RunOptions>;
 
 Parsed parse(std::vector<std::string> args) {
-  CLI::App app("bench", "gotit-bench");
-  Parsed parsed;
-  gotit::RunOptionText text;
-  gotit::add_run_options(app, parsed.options, text);
-  args.insert(args.begin(), "gotit-bench");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
-  if (!parsed.exit_code) {
-    try {
-      gotit::finish_run_options(text, parsed.options);
-    } catch (const gotit::UsageError& error) {
-      parsed.error = error.what();
-    }
-  }
-  return parsed;
+  return gotit::test::parse_options<gotit::RunOptions, gotit::RunOptionText>(std::move(args), gotit::add_run_options, gotit::finish_run_options);
 }
 
 std::string address_text(const gotit::SourceAddress& source) {

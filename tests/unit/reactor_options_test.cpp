@@ -1,35 +1,18 @@
 // The reactor's own options on top of the shared server options.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
+#include "support/parse_options.hpp"
 #include "gotit/reactor_options.hpp"
 
 namespace {
 
-struct Parsed {
-  std::optional<int> exit_code;
-  gotit::ReactorOptions options;
-  std::string error;
-};
+using Parsed = gotit::test::ParsedOptions<gotit::ReactorOptions>;
 
 Parsed parse(std::vector<std::string> args) {
-  CLI::App app("test reactor", "gotit-test");
-  Parsed parsed;
-  gotit::ReactorOptionText text;
-  gotit::add_reactor_options(app, parsed.options, text);
-  args.insert(args.begin(), "gotit-test");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
-  if (!parsed.exit_code) {
-    try {
-      gotit::finish_reactor_options(text, parsed.options);
-    } catch (const gotit::UsageError& error) {
-      parsed.error = error.what();
-    }
-  }
-  return parsed;
+  return gotit::test::parse_options<gotit::ReactorOptions, gotit::ReactorOptionText>(std::move(args), gotit::add_reactor_options, gotit::finish_reactor_options);
 }
 
 }  // namespace

@@ -1,33 +1,16 @@
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
+#include "support/parse_options.hpp"
 #include "gotit/server_cli.hpp"
 
 namespace {
 
-struct Parsed {
-  std::optional<int> exit_code;
-  gotit::ServerOptions options;
-  std::string error;
-};
+using Parsed = gotit::test::ParsedOptions<gotit::ServerOptions>;
 
 Parsed parse(std::vector<std::string> args) {
-  CLI::App app("test server", "gotit-test");
-  Parsed parsed;
-  gotit::ServerOptionText text;
-  gotit::add_server_options(app, parsed.options, text);
-  args.insert(args.begin(), "gotit-test");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  parsed.exit_code = gotit::parse_command_line(app, static_cast<int>(argv.size()), argv.data());
-  if (!parsed.exit_code) {
-    try {
-      gotit::finish_server_options(text, parsed.options);
-    } catch (const gotit::UsageError& error) {
-      parsed.error = error.what();
-    }
-  }
-  return parsed;
+  return gotit::test::parse_options<gotit::ServerOptions, gotit::ServerOptionText>(std::move(args), gotit::add_server_options, gotit::finish_server_options);
 }
 
 }  // namespace
