@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/eventually.hpp"
 #include "support/client.hpp"
 #include "support/process.hpp"
 
@@ -25,21 +26,13 @@ namespace {
 using namespace std::chrono_literals;
 using gotit::test::ChildProcess;
 using gotit::test::TestClient;
+using gotit::test::eventually;
 
 const std::string kReactor = GOTIT_GOTIT_REACTOR_BIN;
 
 std::vector<std::string> with_defaults(std::vector<std::string> args) {
   args.insert(args.end(), {"--port", "0", "--bind", "127.0.0.1"});
   return args;
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
 }
 
 bool stderr_says(const ChildProcess& server, const std::string& text,

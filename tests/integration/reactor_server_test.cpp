@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/eventually.hpp"
 #include "gotit/reactor_server.hpp"
 #include "support/client.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using gotit::test::TestClient;
+using gotit::test::eventually;
 
 gotit::ReactorOptions local_options() {
   gotit::ReactorOptions options;
@@ -67,16 +69,6 @@ class ServerThread {
   bool graceful_ = false;  // written by the loop thread before done_
   std::thread loop_;       // last: starts once everything above exists
 };
-
-// Polls `condition` every 5 ms for at most `timeout`.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 std::string repeat(std::string_view piece, std::size_t times) {
   std::string out;
