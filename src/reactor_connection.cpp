@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
+#include "gotit/bufferevent_read_event.hpp"
 #include "gotit/log.hpp"
 
 namespace gotit {
@@ -16,6 +18,11 @@ namespace {
 // Replies are sent in pieces of at most this much while a long pipeline is
 // framed, so the shared scratch buffer stays small.
 constexpr std::size_t kFlushChunk = 16 * 1024;
+
+// How much one connection may read in one turn of the loop before the
+// others get theirs: what libevent's own reader takes (one 4 KiB read). The
+// socket is level-triggered, so the rest is reported again next turn.
+constexpr std::size_t kReadSharePerTurn = 4096;
 
 // How long a lingering close waits for the peer to finish. Bounded in time
 // only, not in bytes: an honest peer that pipelined a big batch before it
@@ -60,7 +67,11 @@ Connection::Connection(ServingContext& context, BufferEventPtr bev)
 void Connection::start(ConnectionList::iterator self) {
   self_ = self;
   bufferevent* bev = bev_.get();
-  bufferevent_setcb(bev, on_readable, on_output_drained, on_event, this);
+  bufferevent_setcb(bev, nullptr, on_output_drained, on_write_trouble, this);
+  if (!take_over_read_event(bev, on_readable)) {
+    log::error("event_assign: cannot watch fd {}", bufferevent_getfd(bev));
+    return close_now();
+  }
   // The read timeout runs only while reading is enabled, so a throttled
   // peer is never "idle"; the write timeout runs only while output waits.
   const timeval idle = to_timeval(context_.idle_timeout);
@@ -77,55 +88,98 @@ void Connection::start(ConnectionList::iterator self) {
 
 // --- Connection: the callbacks ------------------------------------------------
 
-void Connection::on_readable(bufferevent*, void* self) noexcept {
-  static_cast<Connection*>(self)->handle_readable();
+void Connection::on_readable(evutil_socket_t, short what, void* bev) noexcept {
+  static_cast<Connection*>(reading_callback_arg(bev))->handle_readable(what);
 }
 void Connection::on_output_drained(bufferevent*, void* self) noexcept {
   static_cast<Connection*>(self)->handle_output_drained();
 }
-void Connection::on_event(bufferevent*, short what, void* self) noexcept {
-  static_cast<Connection*>(self)->handle_event(what);
+void Connection::on_write_trouble(bufferevent*, short what, void* self) noexcept {
+  static_cast<Connection*>(self)->handle_write_trouble(what);
 }
 
-// EV_READ: the socket was readable and libevent has already read from it
-// once (ioctl(FIONREAD) to size the read, then readv of at most 4096 bytes)
-// into the input evbuffer. We must take *everything* out of the input now:
-// the callback runs when a read adds bytes, not while bytes sit there, so a
-// request left behind would wait for the peer's next one -- maybe forever.
-//
-// About that ioctl: libevent 2.1's evbuffer_read asks the kernel how many
-// bytes are waiting (FIONREAD) before every read, so it can size the chain it
-// reads into -- an idle-heavy server then never holds 4 KiB chains for
-// 6-byte requests. It costs one cheap system call per read, and nothing in
-// the public API skips it: bufferevent_set_max_single_read and the read
-// watermarks only cap the size *after* the ioctl. Pipelining amortises it
-// (16 requests in flight: one ioctl per ~16 requests); ping-pong pays it
-// each time: 3 system calls per request here (ioctl, readv, send) against
-// memcached's 2 (read, sendmsg), measured with strace -c. Reading the socket
-// ourselves would save it but costs a second struct event per connection
-// (~130 bytes of the 1.1 KiB an idle peer may cost), so we keep it.
-void Connection::handle_readable() {
+// EV_READ: the socket has bytes for us, or EOF, or an error -- or, with
+// EV_TIMEOUT, it had none for the read timeout. This is the bufferevent's
+// own read event pointed at us, so libevent has read nothing: we recv()
+// straight into the tutorial's 256-byte buffer, one system call per read,
+// where libevent's reader would make two (see bufferevent_read_event.hpp).
+// The event is level-triggered: whatever we leave in the socket is
+// reported again on the next turn, so we may stop early and be fair.
+void Connection::handle_readable(short what) {
+  if (what & EV_TIMEOUT) return handle_read_timeout();
   if (state_ == ConnectionState::discarding) return discard_input();
-  evbuffer* input = bufferevent_get_input(bev_.get());
   context_.replies.clear();
-  char buffer[kReadBufferBytes];  // the tutorial's buffer, read into in a loop
-  FeedResult verdict = FeedResult::ok;
+  const ReadStop stop = read_requests(kReadSharePerTurn);
+  if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  switch (stop) {
+    case ReadStop::for_now:
+      return throttle_if_over_high_water();
+    case ReadStop::eof:
+      return finish_after_half_close();
+    case ReadStop::oversized:
+      log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
+              bufferevent_getfd(bev_.get()), kMaxMessageBytes);
+      return drain_then_discard();
+    case ReadStop::peer_gone:
+      return close_now();
+  }
+}
+
+// Reads requests 256 bytes at a time and answers them into the scratch
+// buffer, until a read comes back short (the socket is empty: a further
+// recv would only say EAGAIN, a wasted system call), `budget` bytes are
+// read, or the output passes the high-water mark.
+Connection::ReadStop Connection::read_requests(std::size_t budget) {
+  const int fd = bufferevent_getfd(bev_.get());
+  char buffer[kReadBufferBytes];
+  std::size_t total = 0;
   for (;;) {
-    const int n = evbuffer_remove(input, buffer, sizeof buffer);
-    if (n <= 0) break;
-    context_.stats.bytes_in.add(static_cast<std::uint64_t>(n));
-    verdict = consume({buffer, static_cast<std::size_t>(n)});
-    if (verdict == FeedResult::oversized) break;
-    if (context_.replies.size() >= kFlushChunk && !flush_replies()) return close_now();
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n == 0) return ReadStop::eof;
+    if (n < 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return ReadStop::for_now;
+      log::at(log::Level::connection, "fd {}: recv: {}; closing", fd, std::strerror(error));
+      return ReadStop::peer_gone;
+    }
+    const auto got = static_cast<std::size_t>(n);
+    context_.stats.bytes_in.add(got);
+    if (consume({buffer, got}) == FeedResult::oversized) return ReadStop::oversized;
+    if (context_.replies.size() >= kFlushChunk && !flush_replies()) return ReadStop::peer_gone;
+    total += got;
+    if (got < sizeof buffer || total >= budget ||
+        queued_output(bev_.get()) + context_.replies.size() > context_.output_high_water) {
+      return ReadStop::for_now;
+    }
   }
+}
+
+// The peer half-closed (shutdown(SHUT_WR) or close): it sends no more but
+// may still read. Answer the last partial line, flush, close.
+void Connection::finish_after_half_close() {
+  if (framer_.finish([this](std::string_view message) { answer(message); }) ==
+      FeedResult::oversized) {
+    context_.replies.append(kOversizedReply);
+  }
+  log::at(log::Level::connection, "fd {}: peer finished sending", bufferevent_getfd(bev_.get()));
   if (!flush_replies()) return close_now();
-  if (verdict == FeedResult::oversized) {
-    evbuffer_drain(input, evbuffer_get_length(input));  // the rest is not read
-    log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
-            bufferevent_getfd(bev_.get()), kMaxMessageBytes);
-    return drain_then_discard();
+  drain_then_close();
+}
+
+// The read timeout: in `reading` it is the idle timeout; in `discarding`
+// it is the lingering close's bound. Reading is off in every other state,
+// and its timer with it.
+void Connection::handle_read_timeout() {
+  const int fd = bufferevent_getfd(bev_.get());
+  if (state_ == ConnectionState::discarding) {
+    log::at(log::Level::connection, "fd {}: done discarding (time is up)", fd);
+    return close_now();
   }
-  throttle_if_over_high_water();
+  context_.stats.idle_timeouts.add();
+  log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd,
+          context_.idle_timeout.count());
+  drain_then_close();
 }
 
 // EV_WRITE: libevent wrote queued output (writev) and what is left fell to
@@ -151,36 +205,12 @@ void Connection::handle_output_drained() {
   }
 }
 
-// Not readiness but an outcome of it: a read returned 0 (EOF), a call
-// failed, or a timeout expired. libevent has disabled the direction concerned.
-void Connection::handle_event(short what) {
+// Not readiness but an outcome of it, reported by the bufferevent's writer:
+// a write failed (the peer reset) or output waited longer than the write
+// timeout for a peer that does not read. Either way nobody takes our replies.
+void Connection::handle_write_trouble(short what) {
   const int fd = bufferevent_getfd(bev_.get());
-  if (state_ == ConnectionState::discarding) {
-    // EOF: the peer has closed, nothing is left unread. Timeout: the bound.
-    log::at(log::Level::connection, "fd {}: done discarding ({})", fd,
-            (what & BEV_EVENT_EOF)       ? "peer closed"
-            : (what & BEV_EVENT_TIMEOUT) ? "time is up"
-                                         : "peer gone");
-    return close_now();
-  }
-  if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
-    // Half-close: bytes after the last '\n' are one last message.
-    context_.replies.clear();
-    if (framer_.finish([this](std::string_view message) { answer(message); }) ==
-        FeedResult::oversized) {
-      context_.replies.append(kOversizedReply);
-    }
-    log::at(log::Level::connection, "fd {}: peer finished sending", fd);
-    if (!flush_replies()) return close_now();
-    return drain_then_close();
-  }
   if (what & BEV_EVENT_TIMEOUT) {
-    if (what & BEV_EVENT_READING) {
-      context_.stats.idle_timeouts.add();
-      log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd,
-              context_.idle_timeout.count());
-      return drain_then_close();
-    }
     context_.stats.write_timeouts.add();
     log::at(log::Level::connection, "fd {}: took no output for {} s; closing", fd,
             context_.write_timeout.count());
@@ -301,15 +331,25 @@ void Connection::start_discarding() {
     log::error("bufferevent_enable: cannot watch fd {}", fd);
     return close_now();
   }
-  discard_input();  // bytes read before the oversized verdict may wait there
 }
 
+// Readable while discarding: drop what came, one read a turn (4 KiB: this
+// is throwaway, so fewer, larger reads), until EOF or the bound.
 void Connection::discard_input() {
-  evbuffer* input = bufferevent_get_input(bev_.get());
-  evbuffer_drain(input, evbuffer_get_length(input));
+  const int fd = bufferevent_getfd(bev_.get());
+  char sink[kReadSharePerTurn];
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd, sink, sizeof sink, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    log::at(log::Level::connection, "fd {}: done discarding ({})", fd,
+            n == 0 ? "peer closed" : "peer gone");
+    return close_now();
+  }
   if (std::chrono::steady_clock::now() >= discard_deadline_) {
-    log::at(log::Level::connection, "fd {}: still sending after {} s; closing",
-            bufferevent_getfd(bev_.get()), kDiscardBound.count());
+    log::at(log::Level::connection, "fd {}: still sending after {} s; closing", fd,
+            kDiscardBound.count());
     close_now();
   }
 }
@@ -331,28 +371,13 @@ void Connection::begin_shutdown() {
 }
 
 // One last non-blocking pass over what the kernel already holds for us, so
-// requests sent before the signal get their replies. Stops at EAGAIN, EOF,
-// a bad line or the output high-water mark, whichever comes first.
+// requests sent before the signal get their replies. Stops at the first
+// short read, EOF, a bad line or the output high-water mark.
 bool Connection::answer_what_has_arrived() {
-  const int fd = bufferevent_getfd(bev_.get());
-  char buffer[kReadBufferBytes];
   context_.replies.clear();
-  FeedResult verdict = FeedResult::ok;
-  bool at_eof = false;
-  while (verdict == FeedResult::ok &&
-         queued_output(bev_.get()) + context_.replies.size() <= context_.output_high_water) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-    if (n > 0) {
-      context_.stats.bytes_in.add(static_cast<std::uint64_t>(n));
-      verdict = consume({buffer, static_cast<std::size_t>(n)});
-    } else if (n == 0) {
-      at_eof = true;
-      break;
-    } else if (errno != EINTR) {
-      break;  // EAGAIN: nothing more has arrived; an error shows on the write
-    }
-  }
-  if (at_eof && verdict == FeedResult::ok &&
+  const ReadStop stop = read_requests(std::numeric_limits<std::size_t>::max());
+  if (stop == ReadStop::peer_gone) return false;
+  if (stop == ReadStop::eof &&
       framer_.finish([this](std::string_view message) { answer(message); }) ==
           FeedResult::oversized) {
     context_.replies.append(kOversizedReply);

@@ -1,5 +1,9 @@
 // One peer of the reactor: a bufferevent, a line framer and a state.
 //
+// Reading is ours (recv into a 256-byte buffer on the bufferevent's own read
+// event); writing is the bufferevent's whenever the kernel cannot take a
+// reply at once.
+//
 // The state is small and explicit:
 //
 //        start
@@ -101,15 +105,30 @@ class Connection {
   void begin_shutdown();
 
  private:
-  // The three bufferevent callbacks; `self` is the Connection.
-  static void on_readable(bufferevent* bev, void* self) noexcept;
+  // How a pass of read_requests ended.
+  enum class ReadStop {
+    for_now,    // the socket is empty for now, or this turn's share is read
+    eof,        // the peer half-closed: no more requests will come
+    oversized,  // a line passed 255 bytes; its error reply is queued
+    peer_gone,  // recv or send failed: nobody is left to answer
+  };
+
+  // Readiness of the socket (our own reader, see bufferevent_read_event.hpp),
+  // and the two bufferevent callbacks that are left: output drained, and
+  // trouble while writing. `self` is the Connection.
+  static void on_readable(evutil_socket_t fd, short what, void* bev) noexcept;
   static void on_output_drained(bufferevent* bev, void* self) noexcept;
-  static void on_event(bufferevent* bev, short what, void* self) noexcept;
+  static void on_write_trouble(bufferevent* bev, short what, void* self) noexcept;
 
-  void handle_readable();
+  void handle_readable(short what);
+  void handle_read_timeout();
   void handle_output_drained();
-  void handle_event(short what);
+  void handle_write_trouble(short what);
 
+  // Reads and answers what the kernel holds for us; see the definition.
+  ReadStop read_requests(std::size_t budget);
+  // After EOF: the bytes after the last '\n' are one last message.
+  void finish_after_half_close();
   // Counts and logs one message and appends its reply to the scratch buffer.
   void answer(std::string_view message);
   // Feeds bytes to the framer, appending replies to the scratch buffer.
