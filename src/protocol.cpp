@@ -1,5 +1,7 @@
 #include "gotit/protocol.hpp"
 
+#include <cstring>
+
 namespace gotit {
 
 std::optional<ReplyMode> parse_reply_mode(std::string_view text) {
@@ -27,15 +29,17 @@ std::string_view LineFramer::strip_cr(std::string_view line) {
 }
 
 bool LineFramer::append_pending(std::string_view part) {
-  if (pending_.size() + part.size() > kMaxPendingBytes) {
+  if (pending_size_ + part.size() > kMaxPendingBytes) {
     // Decide now rather than buffer a line that can never be valid: a peer
     // that streams bytes without a newline costs at most 256 bytes here.
     spent_ = true;
-    pending_.clear();
-    pending_.shrink_to_fit();
+    pending_.reset();
+    pending_size_ = 0;
     return false;
   }
-  pending_.append(part);
+  if (!pending_) pending_ = std::make_unique_for_overwrite<char[]>(kMaxPendingBytes);
+  if (!part.empty()) std::memcpy(pending_.get() + pending_size_, part.data(), part.size());
+  pending_size_ = static_cast<std::uint16_t>(pending_size_ + part.size());
   return true;
 }
 
