@@ -193,9 +193,10 @@ UniqueFd connect_tcp(const std::string& host, std::uint16_t port,
   std::string error;
   const int rc = resolve(host.c_str(), port, 0, list, error);
   if (rc != 0) {
-    const ConnectFailure kind = rc == EAI_NONAME || rc == EAI_NODATA
-                                    ? ConnectFailure::unknown_host
-                                    : ConnectFailure::other;
+    // No such name, or no resolver reachable to say (EAI_AGAIN, EAI_FAIL):
+    // either way the user's fix is the host name or the resolver.
+    const bool unresolved = rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_AGAIN || rc == EAI_FAIL;
+    const ConnectFailure kind = unresolved ? ConnectFailure::unknown_host : ConnectFailure::other;
     throw ConnectError(kind, fmt::format("cannot resolve '{}': {}", host, error));
   }
   int last_error = 0;

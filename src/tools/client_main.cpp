@@ -27,7 +27,7 @@ constexpr const char* kExitCodes =
     "  0  every request was answered\n"
     "  1  other error (including a line longer than 255 bytes)\n"
     "  2  usage error\n"
-    "  3  unknown host\n"
+    "  3  unknown host (or no name resolver reachable)\n"
     "  4  connection refused\n"
     "  5  server closed the connection early (fewer replies than requests)\n"
     "  6  timeout (connecting, or waiting for a reply)";
