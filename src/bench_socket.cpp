@@ -1,5 +1,6 @@
 #include "gotit/bench_socket.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,6 +28,13 @@ Target resolve_target(const std::string& host, std::uint16_t port) {
   freeaddrinfo(list);
   target.text = format_address(reinterpret_cast<const sockaddr*>(&target.address), target.length);
   return target;
+}
+
+std::vector<SourceAddress> default_sources(const Target& target) {
+  if (target.address.ss_family != AF_INET) return {};
+  const auto& v4 = reinterpret_cast<const sockaddr_in&>(target.address);
+  if (ntohl(v4.sin_addr.s_addr) >> 24 != 127) return {};
+  return parse_source_addrs(kLoopbackSources);
 }
 
 void ensure_file_limit(std::uint64_t needed, std::string_view why) {

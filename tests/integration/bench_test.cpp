@@ -189,6 +189,18 @@ TEST_CASE("--source-addrs spreads connections over local addresses") {
   CHECK(server.peers() == std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"});
 }
 
+TEST_CASE("to 127.0.0.1, connections come from 127.0.0.1-127.0.0.8 by default") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.conns = 2;
+  options.idle = 10;
+  options.duration_s = 0.1;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(server.peers() == std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4",
+                                                "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"});
+}
+
 TEST_CASE("--server-pid reports the server's memory, CPU and threads") {
   LineServer server;  // runs in this process: its pid is ours
   RunOptions options = quick(server.port());

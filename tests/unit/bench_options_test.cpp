@@ -7,6 +7,7 @@
 #include "catch.hpp"
 #include "support/parse_options.hpp"
 #include "gotit/bench_options.hpp"
+#include "gotit/bench_socket.hpp"
 #include "gotit/net.hpp"
 #include "gotit/server_cli.hpp"
 
@@ -81,6 +82,16 @@ TEST_CASE("--source-addrs takes a range or a list") {
   const auto list = gotit::parse_source_addrs("127.0.0.2,::1");
   REQUIRE(list.size() == 2);
   CHECK(list[1].address.ss_family == AF_INET6);
+}
+
+TEST_CASE("without --source-addrs, only an IPv4 loopback server gets several source addresses") {
+  const auto loopback = gotit::default_sources(gotit::resolve_target("127.0.0.1", 3000));
+  REQUIRE(loopback.size() == 8);
+  CHECK(address_text(loopback.front()) == "127.0.0.1");
+  CHECK(address_text(loopback.back()) == "127.0.0.8");
+  CHECK(gotit::default_sources(gotit::resolve_target("127.1.2.3", 3000)).size() == 8);
+  CHECK(gotit::default_sources(gotit::resolve_target("::1", 3000)).empty());
+  CHECK(gotit::default_sources(gotit::resolve_target("192.0.2.1", 3000)).empty());
 }
 
 TEST_CASE("compare options: defaults and checks") {
