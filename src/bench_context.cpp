@@ -38,7 +38,6 @@ BenchContext::BenchContext(const RunOptions& run_options, RunResult& run_result)
       result(run_result),
       base(make_base()),
       target(resolve_target(run_options.host, run_options.port)),
-      sources(run_options.source_addrs.empty() ? default_sources(target) : run_options.source_addrs),
       reply(make_reply_spec(run_options)),
       read_buffer(64 * 1024),
       timeout(std::chrono::duration_cast<Clock::duration>(
@@ -49,9 +48,9 @@ BenchContext::BenchContext(const RunOptions& run_options, RunResult& run_result)
 }
 
 const SourceAddress* BenchContext::next_source() {
-  if (sources.empty()) return nullptr;
-  const SourceAddress* source = &sources[next_source_];
-  next_source_ = (next_source_ + 1) % sources.size();
+  if (options.source_addrs.empty()) return nullptr;
+  const SourceAddress* source = &options.source_addrs[next_source_];
+  next_source_ = (next_source_ + 1) % options.source_addrs.size();
   return source;
 }
 

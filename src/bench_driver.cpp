@@ -11,6 +11,7 @@
 
 #include "gotit/bench_connection.hpp"
 #include "gotit/bench_context.hpp"
+#include "gotit/bench_socket.hpp"
 #include "gotit/idle_pool.hpp"
 
 namespace gotit {
@@ -79,8 +80,23 @@ class Driver {
     result_.idle_opened = pool_->opened();
     result_.idle_open_seconds = seconds_between(start, Clock::now());
     show_progress(Clock::now(), true);
+    suggest_more_sources();
     wait_for_server_to_settle();
     if (options_.server_pid > 0) result_.server_after_idle = sample_process_tree(options_.server_pid);
+  }
+
+  // A pool this large from one address met Linux's slow port scan (see
+  // kLoopbackSources): say how to avoid it, once, on stderr.
+  void suggest_more_sources() const {
+    if (!options_.source_addrs.empty() || !is_ipv4_loopback(context_.target) ||
+        options_.idle + options_.conns <= kFastConnectsFromOneAddress) {
+      return;
+    }
+    fmt::print(stderr,
+               "note: opening {} connections from one address took {:.2f} s; past about {} Linux's "
+               "connect() scans every port in use. --source-addrs {} spreads them.\n",
+               options_.idle, result_.idle_open_seconds, kFastConnectsFromOneAddress,
+               kLoopbackSources);
   }
 
   // Our connects completed in the kernel's accept queue, not yet in the

@@ -34,11 +34,12 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
   app.add_option("--reply-delim", text.reply_delim,
                  "Other servers: a reply is anything ending in this (e.g. '\\r\\n')");
   app.add_option("--source-addrs", text.source_addrs,
-                 fmt::format("Spread connections over local addresses: an IPv4 range or a,b,c (default "
-                             "{} when the server is on 127.x.x.x: each address has its own ephemeral "
-                             "ports, so tens of thousands of connections open fast; none otherwise, "
-                             "e.g. to ::1; 127.0.0.1 alone restores one)",
-                             kLoopbackSources));
+                 fmt::format("Spread connections over local addresses: an IPv4 range or a,b,c. "
+                             "Linux's connect() slows sharply past about {} connections from one "
+                             "address to one server; to a server on 127.x.x.x, {} avoids that "
+                             "(a server that trusts only 127.0.0.1 refuses the others). Default: "
+                             "the kernel chooses",
+                             kFastConnectsFromOneAddress, kLoopbackSources));
   app.add_option("--server-pid", options.server_pid, "Report this process's memory, CPU and threads");
   app.add_option("--json", options.json_path, "Also write the results as JSON to FILE");
   app.add_option("--csv", options.csv_path, "Also write the results as CSV to FILE");

@@ -30,11 +30,10 @@ Target resolve_target(const std::string& host, std::uint16_t port) {
   return target;
 }
 
-std::vector<SourceAddress> default_sources(const Target& target) {
-  if (target.address.ss_family != AF_INET) return {};
+bool is_ipv4_loopback(const Target& target) {
+  if (target.address.ss_family != AF_INET) return false;
   const auto& v4 = reinterpret_cast<const sockaddr_in&>(target.address);
-  if (ntohl(v4.sin_addr.s_addr) >> 24 != 127) return {};
-  return parse_source_addrs(kLoopbackSources);
+  return ntohl(v4.sin_addr.s_addr) >> 24 == 127;
 }
 
 void ensure_file_limit(std::uint64_t needed, std::string_view why) {

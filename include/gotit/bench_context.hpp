@@ -45,15 +45,13 @@ timeval to_timeval(Clock::duration d);
 struct BenchContext {
   BenchContext(const RunOptions& run_options, RunResult& run_result);
 
-  // The next of `sources`, round robin; null when there are none.
+  // The next --source-addrs address, round robin; null without the option.
   const SourceAddress* next_source();
 
   const RunOptions& options;
   RunResult& result;
   EventBasePtr base;
   Target target;
-  // --source-addrs, or default_sources(target) without it.
-  std::vector<SourceAddress> sources;
   ReplySpec reply;
   // The request written depth+1 times in a row, so any number of whole
   // requests in flight, from any offset inside one, is a single send().

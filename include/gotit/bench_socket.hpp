@@ -25,20 +25,22 @@ struct Target {
 // getaddrinfo, first address. Throws BenchError for an unknown host.
 Target resolve_target(const std::string& host, std::uint16_t port);
 
-// The source addresses used without --source-addrs. Why spread at all:
-// Linux's connect() finds a free ephemeral port per source address and
-// destination by scanning the range, ports of one parity first. Once half
-// the range (14,116 ports by default) leads to the same server, every
-// further connect scans all of that half first: about 0.5 ms each, most of
-// the 2.75 s that 19,000 idle connections took from 127.0.0.1 alone. Every
-// 127/8 address is local on Linux and has its own ports, so eight of them
-// keep each one's share far below that point.
+// Why --source-addrs exists: Linux's connect() finds a free ephemeral port
+// per source address and destination by scanning the range, ports of one
+// parity first. Once half the range (14,116 ports by default) leads to the
+// same server, every further connect scans all of that half first: about
+// 0.5 ms each, most of the 3 s that 19,000 idle connections take from
+// 127.0.0.1 alone. Every 127/8 address is local on Linux and has its own
+// ports, so spreading over eight keeps each one's share far below that.
+//
+// Not the default: a server may trust 127.0.0.1 alone (redis in protected
+// mode answers "-DENIED" to 127.0.0.2), so without the option the kernel
+// chooses, and the bench suggests the option when a pool is that large.
 inline constexpr std::string_view kLoopbackSources = "127.0.0.1-127.0.0.8";
+inline constexpr int kFastConnectsFromOneAddress = 14'000;
 
-// kLoopbackSources for an IPv4 loopback target; none otherwise (IPv6 has
-// only ::1, and a remote server must see our real address): the kernel
-// chooses, as without the option.
-std::vector<SourceAddress> default_sources(const Target& target);
+// A server on 127.x.x.x, which kLoopbackSources can reach.
+bool is_ipv4_loopback(const Target& target);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit and throws BenchError,
 // explaining `ulimit -n`, if `needed` descriptors still do not fit.

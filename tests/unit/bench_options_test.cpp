@@ -84,14 +84,15 @@ TEST_CASE("--source-addrs takes a range or a list") {
   CHECK(list[1].address.ss_family == AF_INET6);
 }
 
-TEST_CASE("without --source-addrs, only an IPv4 loopback server gets several source addresses") {
-  const auto loopback = gotit::default_sources(gotit::resolve_target("127.0.0.1", 3000));
+TEST_CASE("the suggested loopback sources parse, and only 127/8 servers get the suggestion") {
+  const auto loopback = gotit::parse_source_addrs(gotit::kLoopbackSources);
   REQUIRE(loopback.size() == 8);
   CHECK(address_text(loopback.front()) == "127.0.0.1");
   CHECK(address_text(loopback.back()) == "127.0.0.8");
-  CHECK(gotit::default_sources(gotit::resolve_target("127.1.2.3", 3000)).size() == 8);
-  CHECK(gotit::default_sources(gotit::resolve_target("::1", 3000)).empty());
-  CHECK(gotit::default_sources(gotit::resolve_target("192.0.2.1", 3000)).empty());
+  CHECK(gotit::is_ipv4_loopback(gotit::resolve_target("127.0.0.1", 3000)));
+  CHECK(gotit::is_ipv4_loopback(gotit::resolve_target("127.1.2.3", 3000)));
+  CHECK_FALSE(gotit::is_ipv4_loopback(gotit::resolve_target("::1", 3000)));
+  CHECK_FALSE(gotit::is_ipv4_loopback(gotit::resolve_target("192.0.2.1", 3000)));
 }
 
 TEST_CASE("compare options: defaults and checks") {
