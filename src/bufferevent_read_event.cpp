@@ -12,8 +12,9 @@ namespace gotit {
 // deleting them.
 bool take_over_read_event(bufferevent* bev, event_callback_fn on_read) {
   event* read_event = &bev->ev_read;
-  if (event_del(read_event) != 0) return false;  // not added yet; to be safe
-  return event_assign(read_event, bev->ev_base, bufferevent_getfd(bev),
+  // Not added yet (reading is off), so this is a no-op unless misused.
+  if (event_del(read_event) != 0) return false;
+  return event_assign(read_event, bufferevent_get_base(bev), bufferevent_getfd(bev),
                       EV_READ | EV_PERSIST | EV_FINALIZE, on_read, bev) == 0;
 }
 

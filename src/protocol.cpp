@@ -33,8 +33,7 @@ bool LineFramer::append_pending(std::string_view part) {
     // Decide now rather than buffer a line that can never be valid: a peer
     // that streams bytes without a newline costs at most 256 bytes here.
     spent_ = true;
-    pending_.reset();
-    pending_size_ = 0;
+    release_pending();
     return false;
   }
   if (!pending_) pending_ = std::make_unique_for_overwrite<char[]>(kMaxPendingBytes);

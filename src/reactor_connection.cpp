@@ -109,7 +109,7 @@ void Connection::handle_readable(short what) {
   if (what & EV_TIMEOUT) return handle_read_timeout();
   if (state_ == ConnectionState::discarding) return discard_input();
   context_.replies.clear();
-  const ReadStop stop = read_requests(kReadSharePerTurn);
+  const ReadStop stop = read_requests(kReadSharePerTurn, ReadUntil::short_read);
   if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
   switch (stop) {
     case ReadStop::for_now:
@@ -126,10 +126,11 @@ void Connection::handle_readable(short what) {
 }
 
 // Reads requests 256 bytes at a time and answers them into the scratch
-// buffer, until a read comes back short (the socket is empty: a further
-// recv would only say EAGAIN, a wasted system call), `budget` bytes are
-// read, or the output passes the high-water mark.
-Connection::ReadStop Connection::read_requests(std::size_t budget) {
+// buffer, until a read comes back short (with ReadUntil::short_read: the
+// socket is empty, a further recv would only say EAGAIN, a wasted system
+// call), `budget` bytes are read, or the output passes the high-water mark.
+// A bulk upload costs one recv per 256 bytes: the tutorial's buffer.
+Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil until) {
   const int fd = bufferevent_getfd(bev_.get());
   char buffer[kReadBufferBytes];
   std::size_t total = 0;
@@ -148,7 +149,7 @@ Connection::ReadStop Connection::read_requests(std::size_t budget) {
     if (consume({buffer, got}) == FeedResult::oversized) return ReadStop::oversized;
     if (context_.replies.size() >= kFlushChunk && !flush_replies()) return ReadStop::peer_gone;
     total += got;
-    if (got < sizeof buffer || total >= budget ||
+    if ((until == ReadUntil::short_read && got < sizeof buffer) || total >= budget ||
         queued_output(bev_.get()) + context_.replies.size() > context_.output_high_water) {
       return ReadStop::for_now;
     }
@@ -371,11 +372,12 @@ void Connection::begin_shutdown() {
 }
 
 // One last non-blocking pass over what the kernel already holds for us, so
-// requests sent before the signal get their replies. Stops at the first
-// short read, EOF, a bad line or the output high-water mark.
+// requests sent before the signal get their replies. Stops at EAGAIN, EOF,
+// a bad line or the output high-water mark.
 bool Connection::answer_what_has_arrived() {
   context_.replies.clear();
-  const ReadStop stop = read_requests(std::numeric_limits<std::size_t>::max());
+  const ReadStop stop =
+      read_requests(std::numeric_limits<std::size_t>::max(), ReadUntil::empty);
   if (stop == ReadStop::peer_gone) return false;
   if (stop == ReadStop::eof &&
       framer_.finish([this](std::string_view message) { answer(message); }) ==

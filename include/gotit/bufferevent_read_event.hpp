@@ -34,7 +34,12 @@ namespace gotit {
 // bufferevent_free finalizes this event, libevent hands the event's argument
 // to its finalizer as the bufferevent to destroy. Find your own state
 // through the callback argument of bufferevent_setcb (reading_callback_arg).
-// Call once, before reading is enabled. False if libevent refuses.
+// Call once, before reading is enabled (bufferevent_enable adds the event;
+// re-assigning an added one would lose it and its timeout). Never call
+// bufferevent_setfd or bufferevent_socket_connect on such a bufferevent
+// afterwards: they re-assign the event to libevent's own reader, and with
+// no read callback the bytes would pile up unanswered. False if libevent
+// refuses.
 bool take_over_read_event(bufferevent* bev, event_callback_fn on_read);
 
 // The `cbarg` given to bufferevent_setcb, for an on_read callback.

@@ -105,6 +105,11 @@ class Connection {
   void begin_shutdown();
 
  private:
+  // How far a pass of read_requests goes: a turn of the loop stops at the
+  // first short read (the rest, if any, is reported again); the last pass
+  // at shutdown reads until the kernel says EAGAIN or EOF, so that a final
+  // unterminated line followed by the peer's FIN is not left behind.
+  enum class ReadUntil { short_read, empty };
   // How a pass of read_requests ended.
   enum class ReadStop {
     for_now,    // the socket is empty for now, or this turn's share is read
@@ -126,7 +131,7 @@ class Connection {
   void handle_write_trouble(short what);
 
   // Reads and answers what the kernel holds for us; see the definition.
-  ReadStop read_requests(std::size_t budget);
+  ReadStop read_requests(std::size_t budget, ReadUntil until);
   // After EOF: the bytes after the last '\n' are one last message.
   void finish_after_half_close();
   // Counts and logs one message and appends its reply to the scratch buffer.
@@ -146,7 +151,7 @@ class Connection {
   ServingContext& context_;
   BufferEventPtr bev_;
   ConnectionList::iterator self_;  // our node in context_.connections
-  LineFramer framer_;              // holds no heap memory while the peer is idle
+  LineFramer framer_;              // holds heap memory only while a line is split
   ConnectionState state_ = ConnectionState::reading;
   std::chrono::steady_clock::time_point discard_deadline_;  // while discarding
 };
