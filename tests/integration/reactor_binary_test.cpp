@@ -1,12 +1,10 @@
 // gotit-reactor as a program: the backend it reports, the protocol on each
 // backend, the overload policies (connection cap, EMFILE) and the signals.
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -27,6 +25,8 @@ using namespace std::chrono_literals;
 using gotit::test::ChildProcess;
 using gotit::test::TestClient;
 using gotit::test::eventually;
+using gotit::test::repeat;
+using gotit::test::send_without_reading;
 
 const std::string kReactor = GOTIT_GOTIT_REACTOR_BIN;
 
@@ -40,41 +40,10 @@ bool stderr_says(const ChildProcess& server, const std::string& text,
   return eventually([&] { return server.stderr_text().find(text) != std::string::npos; }, timeout);
 }
 
-std::string repeat(std::string_view piece, std::size_t times) {
-  std::string out;
-  for (std::size_t i = 0; i < times; ++i) out += piece;
-  return out;
-}
-
 // True if `fd` has something to read (or EOF) within `timeout`.
 bool readable_within(int fd, std::chrono::milliseconds timeout) {
   pollfd waiting{fd, POLLIN, 0};
   return ::poll(&waiting, 1, static_cast<int>(timeout.count())) > 0;
-}
-
-// Sends "x\n" without ever reading the replies until the server (and then
-// TCP flow control) stops taking bytes for 300 ms. Returns the bytes sent.
-std::size_t fill_until_stopped(int fd) {
-  REQUIRE(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
-  const std::string chunk = repeat("x\n", 32 * 1024);
-  std::size_t sent = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  const auto give_up = last_progress + 20s;
-  while (std::chrono::steady_clock::now() - last_progress < 300ms) {
-    REQUIRE(std::chrono::steady_clock::now() < give_up);
-    // A short send may stop between 'x' and '\n': go on from there, or
-    // the stream would hold "xx\n" and fewer messages than we count.
-    const std::size_t skip = sent % 2;
-    const ssize_t n = ::send(fd, chunk.data() + skip, chunk.size() - skip, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      last_progress = std::chrono::steady_clock::now();
-    } else {
-      REQUIRE((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  return sent;
 }
 
 // utime + stime of a process, in clock ticks (/proc/PID/stat fields 14, 15).
@@ -261,7 +230,7 @@ TEST_CASE("a second signal stops at once, even with a peer that never reads") {
   ChildProcess server(kReactor, with_defaults({"--output-high-water", "4096"}));
   const auto port = server.wait_for_port();
   TestClient greedy(port);
-  fill_until_stopped(greedy.fd());
+  REQUIRE(send_without_reading(greedy.fd(), 300ms).stopped);
   server.send_signal(SIGUSR1);
   REQUIRE(stderr_says(server, "slow-reader throttles 1"));
   server.send_signal(SIGINT);

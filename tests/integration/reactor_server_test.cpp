@@ -22,8 +22,11 @@
 namespace {
 
 using namespace std::chrono_literals;
+using gotit::test::GreedyFill;
 using gotit::test::TestClient;
 using gotit::test::eventually;
+using gotit::test::repeat;
+using gotit::test::send_without_reading;
 
 gotit::ReactorOptions local_options() {
   gotit::ReactorOptions options;
@@ -69,13 +72,6 @@ class ServerThread {
   bool graceful_ = false;  // written by the loop thread before done_
   std::thread loop_;       // last: starts once everything above exists
 };
-
-std::string repeat(std::string_view piece, std::size_t times) {
-  std::string out;
-  out.reserve(piece.size() * times);
-  for (std::size_t i = 0; i < times; ++i) out += piece;
-  return out;
-}
 
 constexpr std::string_view kGotIt = "Got it!\n";
 
@@ -129,27 +125,10 @@ TEST_CASE("in-process: a client that never reads is throttled, others are still 
   const int small = 64 * 1024;
   REQUIRE(setsockopt(greedy.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
   REQUIRE(setsockopt(greedy.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
-  REQUIRE(fcntl(greedy.fd(), F_SETFL, O_NONBLOCK) == 0);
-  const std::string chunk = repeat("x\n", 32 * 1024);
-  std::size_t sent = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  const auto give_up = last_progress + 20s;
-  while (std::chrono::steady_clock::now() - last_progress < 500ms &&
-         std::chrono::steady_clock::now() < give_up) {
-    // A short send may stop between 'x' and '\n': go on from there, or
-    // the stream would hold "xx\n" and fewer messages than we count.
-    const std::size_t skip = sent % 2;
-    const ssize_t n = ::send(greedy.fd(), chunk.data() + skip, chunk.size() - skip, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      last_progress = std::chrono::steady_clock::now();
-    } else {
-      REQUIRE((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
-      std::this_thread::sleep_for(10ms);
-    }
-  }
+  const GreedyFill fill = send_without_reading(greedy.fd(), 500ms);
+  const std::size_t sent = fill.sent;
   INFO("bytes the greedy client got in before being stopped: " << sent);
-  REQUIRE(std::chrono::steady_clock::now() < give_up);  // it was stopped
+  REQUIRE(fill.stopped);
   CHECK(server.stats().slow_reader_throttles.get() >= 1);
   // While throttled the server reads nothing more from it.
   const auto read_so_far = server.stats().bytes_in.get();
