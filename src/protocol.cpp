@@ -32,8 +32,7 @@ bool LineFramer::append_pending(std::string_view part) {
   if (pending_size_ + part.size() > kMaxPendingBytes) {
     // Decide now rather than buffer a line that can never be valid: a peer
     // that streams bytes without a newline costs at most 256 bytes here.
-    spent_ = true;
-    release_pending();
+    spend();
     return false;
   }
   if (!pending_) pending_ = std::make_unique_for_overwrite<char[]>(kMaxPendingBytes);

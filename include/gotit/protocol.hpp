@@ -9,6 +9,7 @@
 // one read. It owns only the bytes of a line that is split across reads.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,14 @@ inline constexpr std::string_view kGotItReply = "Got it!\n";
 inline constexpr std::string_view kOversizedReply =
     "Error: message longer than 255 bytes\n";
 inline constexpr std::string_view kServerFullReply = "Error: server full\n";
+
+// After an oversized line both servers close with a lingering close: FIN
+// after the replies, then read and drop input until the peer closes, or
+// this long. Bounded in time only, not in bytes: an honest peer that
+// pipelined a big batch before it saw the error reply must be read to its
+// end, or the close still resets; dropping input is cheap, so a rogue peer
+// costs at most this (and delays the iterative server at most this).
+inline constexpr std::chrono::seconds kLingerBound{2};
 
 enum class ReplyMode { gotit, echo };
 
@@ -70,6 +79,12 @@ class LineFramer {
     pending_.reset();
     pending_size_ = 0;
   }
+  // The verdict is oversized, for good: nothing more is kept.
+  FeedResult spend() {
+    release_pending();
+    spent_ = true;
+    return FeedResult::oversized;
+  }
 
   // The unfinished line: kMaxPendingBytes while a line is split across
   // reads, unallocated otherwise -- an idle peer has no line in progress.
@@ -98,13 +113,9 @@ FeedResult LineFramer::feed(std::string_view bytes, OnMessage&& on_message) {
       if (!append_pending(head)) return FeedResult::oversized;
       message = strip_cr(pending());
     }
-    if (message.size() > kMaxMessageBytes) {
-      release_pending();
-      spent_ = true;
-      return FeedResult::oversized;
-    }
+    if (message.size() > kMaxMessageBytes) return spend();
     on_message(message);
-    if (pending_) release_pending();
+    if (pending_) release_pending();  // only after a split line: whole ones skip it
   }
   return FeedResult::ok;
 }
@@ -113,11 +124,7 @@ template <typename OnMessage>
 FeedResult LineFramer::finish(OnMessage&& on_message) {
   if (spent_) return FeedResult::oversized;
   if (pending_size_ == 0) return FeedResult::ok;
-  if (pending_size_ > kMaxMessageBytes) {
-    release_pending();
-    spent_ = true;
-    return FeedResult::oversized;
-  }
+  if (pending_size_ > kMaxMessageBytes) return spend();
   on_message(pending());
   release_pending();
   return FeedResult::ok;

@@ -23,13 +23,6 @@ namespace {
 // but no more than this: a peer that keeps streaming cannot delay the exit.
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 
-// How long a lingering close (see linger) waits for the client to finish.
-// Bounded in time only, not in bytes: an honest client that pipelined a big
-// batch before it saw our error reply must be read to its end, or the close
-// still resets; a rogue one costs at most this (and the iterative model is
-// delayed at most this).
-constexpr std::chrono::milliseconds kLingerBound{2000};
-
 // Why a session ended, as the -v log says it.
 enum class Ending { client_left, oversized, reset, not_reading, stopped, failed };
 

@@ -19,9 +19,10 @@ struct Connection {
 
 // Serves `connection` until the client leaves, sends an oversized line, fails,
 // or stop_fd becomes readable (then it first answers the complete messages
-// already received). After an oversized line it lingers (at most 2 s) so the
-// close is a FIN, not a RST that could destroy the replies. The caller closes the socket right after: who owns it
-// differs by model. Never throws: a connection's failure is that
+// already received). After an oversized line it lingers (at most
+// kLingerBound) so the close is a FIN, not a RST that could destroy the
+// replies. The caller closes the socket right after: who owns it differs by
+// model. Never throws: a connection's failure is that
 // connection's business. Adds to `counters` (thread-safe) as it goes.
 void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd,
                       Counters& counters);
