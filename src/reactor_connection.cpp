@@ -15,23 +15,14 @@
 namespace gotit {
 namespace {
 
-// Replies are sent in pieces of at most this much while a long pipeline is
-// framed, so the shared scratch buffer stays small.
+// While a long pipeline is framed, replies are sent whenever this much has
+// gathered, so the shared scratch buffer stays small.
 constexpr std::size_t kFlushChunk = 16 * 1024;
 
 // How much one connection may read in one turn of the loop before the
 // others get theirs: what libevent's own reader takes (one 4 KiB read). The
 // socket is level-triggered, so the rest is reported again next turn.
 constexpr std::size_t kReadSharePerTurn = 4096;
-
-// How long a lingering close waits for the peer to finish. Bounded in time
-// only, not in bytes: an honest peer that pipelined a big batch before it
-// saw our error reply must be read to its end, or the close still resets;
-// dropping input is cheap, so a rogue peer costs little more than a
-// streaming one in `reading` would. The read timeout restarts at every read,
-// so a peer dribbling bytes is cut at the first read after the bound: at
-// most twice the bound in all.
-constexpr std::chrono::seconds kDiscardBound{2};
 
 timeval to_timeval(std::chrono::seconds seconds) {
   return timeval{static_cast<time_t>(seconds.count()), 0};
@@ -62,14 +53,14 @@ void ServingContext::release(ConnectionList::iterator where) {
 // --- Connection: set-up ---------------------------------------------------------
 
 Connection::Connection(ServingContext& context, BufferEventPtr bev)
-    : context_(context), bev_(std::move(bev)) {}
+    : context_(context), bev_(std::move(bev)), fd_(bufferevent_getfd(bev_.get())) {}
 
 void Connection::start(ConnectionList::iterator self) {
   self_ = self;
   bufferevent* bev = bev_.get();
   bufferevent_setcb(bev, nullptr, on_output_drained, on_write_trouble, this);
   if (!take_over_read_event(bev, on_readable)) {
-    log::error("event_assign: cannot watch fd {}", bufferevent_getfd(bev));
+    log::error("event_assign: cannot watch fd {}", fd_);
     return close_now();
   }
   // The read timeout runs only while reading is enabled, so a throttled
@@ -79,10 +70,10 @@ void Connection::start(ConnectionList::iterator self) {
   if (bufferevent_set_timeouts(bev, context_.idle_timeout.count() > 0 ? &idle : nullptr,
                                &stalled) != 0 ||
       bufferevent_enable(bev, EV_READ) != 0) {
-    log::error("bufferevent_enable: cannot watch fd {}", bufferevent_getfd(bev));
+    log::error("bufferevent_enable: cannot watch fd {}", fd_);
     return close_now();
   }
-  log::at(log::Level::connection, "connection on fd {} ({} open)", bufferevent_getfd(bev),
+  log::at(log::Level::connection, "connection on fd {} ({} open)", fd_,
           context_.stats.open.get());
 }
 
@@ -108,7 +99,6 @@ void Connection::on_write_trouble(bufferevent*, short what, void* self) noexcept
 void Connection::handle_readable(short what) {
   if (what & EV_TIMEOUT) return handle_read_timeout();
   if (state_ == ConnectionState::discarding) return discard_input();
-  context_.replies.clear();
   const ReadStop stop = read_requests(kReadSharePerTurn, ReadUntil::short_read);
   if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
   switch (stop) {
@@ -118,10 +108,10 @@ void Connection::handle_readable(short what) {
       return finish_after_half_close();
     case ReadStop::oversized:
       log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
-              bufferevent_getfd(bev_.get()), kMaxMessageBytes);
+              fd_, kMaxMessageBytes);
       return drain_then_discard();
     case ReadStop::peer_gone:
-      return close_now();
+      return;  // closed above; listed so the switch stays exhaustive
   }
 }
 
@@ -131,17 +121,16 @@ void Connection::handle_readable(short what) {
 // call), `budget` bytes are read, or the output passes the high-water mark.
 // A bulk upload costs one recv per 256 bytes: the tutorial's buffer.
 Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil until) {
-  const int fd = bufferevent_getfd(bev_.get());
   char buffer[kReadBufferBytes];
   std::size_t total = 0;
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
     if (n == 0) return ReadStop::eof;
     if (n < 0) {
       const int error = errno;
       if (error == EINTR) continue;
       if (error == EAGAIN || error == EWOULDBLOCK) return ReadStop::for_now;
-      log::at(log::Level::connection, "fd {}: recv: {}; closing", fd, std::strerror(error));
+      log::at(log::Level::connection, "fd {}: recv: {}; closing", fd_, std::strerror(error));
       return ReadStop::peer_gone;
     }
     const auto got = static_cast<std::size_t>(n);
@@ -159,11 +148,8 @@ Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil unt
 // The peer half-closed (shutdown(SHUT_WR) or close): it sends no more but
 // may still read. Answer the last partial line, flush, close.
 void Connection::finish_after_half_close() {
-  if (framer_.finish([this](std::string_view message) { answer(message); }) ==
-      FeedResult::oversized) {
-    context_.replies.append(kOversizedReply);
-  }
-  log::at(log::Level::connection, "fd {}: peer finished sending", bufferevent_getfd(bev_.get()));
+  finish_framing();
+  log::at(log::Level::connection, "fd {}: peer finished sending", fd_);
   if (!flush_replies()) return close_now();
   drain_then_close();
 }
@@ -172,13 +158,12 @@ void Connection::finish_after_half_close() {
 // it is the lingering close's bound. Reading is off in every other state,
 // and its timer with it.
 void Connection::handle_read_timeout() {
-  const int fd = bufferevent_getfd(bev_.get());
   if (state_ == ConnectionState::discarding) {
-    log::at(log::Level::connection, "fd {}: done discarding (time is up)", fd);
+    log::at(log::Level::connection, "fd {}: done discarding (time is up)", fd_);
     return close_now();
   }
   context_.stats.idle_timeouts.add();
-  log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd,
+  log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd_,
           context_.idle_timeout.count());
   drain_then_close();
 }
@@ -210,15 +195,14 @@ void Connection::handle_output_drained() {
 // a write failed (the peer reset) or output waited longer than the write
 // timeout for a peer that does not read. Either way nobody takes our replies.
 void Connection::handle_write_trouble(short what) {
-  const int fd = bufferevent_getfd(bev_.get());
   if (what & BEV_EVENT_TIMEOUT) {
     context_.stats.write_timeouts.add();
-    log::at(log::Level::connection, "fd {}: took no output for {} s; closing", fd,
+    log::at(log::Level::connection, "fd {}: took no output for {} s; closing", fd_,
             context_.write_timeout.count());
     return close_now();
   }
   const int error = EVUTIL_SOCKET_ERROR();
-  log::at(log::Level::connection, "fd {}: {}; closing", fd,
+  log::at(log::Level::connection, "fd {}: {}; closing", fd_,
           (what & BEV_EVENT_ERROR) ? std::strerror(error) : "connection ended");
   close_now();
 }
@@ -234,6 +218,13 @@ void Connection::answer(std::string_view message) {
 FeedResult Connection::consume(std::string_view bytes) {
   const FeedResult verdict =
       framer_.feed(bytes, [this](std::string_view message) { answer(message); });
+  if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
+  return verdict;
+}
+
+FeedResult Connection::finish_framing() {
+  const FeedResult verdict =
+      framer_.finish([this](std::string_view message) { answer(message); });
   if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
   return verdict;
 }
@@ -254,9 +245,8 @@ bool Connection::flush_replies() {
   context_.stats.bytes_out.add(pending.size());
   bool alive = true;
   if (queued_output(bev_.get()) == 0) {
-    const int fd = bufferevent_getfd(bev_.get());
-    for (;;) {
-      const ssize_t sent = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL);
+      for (;;) {
+      const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
       if (sent >= 0) {
         // A short write means the send buffer is full: the next send would
         // only say EAGAIN, so stop here and queue the rest.
@@ -266,7 +256,7 @@ bool Connection::flush_replies() {
       const int error = errno;
       if (error == EINTR) continue;
       if (error != EAGAIN && error != EWOULDBLOCK) {
-        log::at(log::Level::connection, "fd {}: send: {}; closing", fd, std::strerror(error));
+        log::at(log::Level::connection, "fd {}: send: {}; closing", fd_, std::strerror(error));
         alive = false;
       }
       break;
@@ -287,13 +277,14 @@ bool Connection::flush_replies() {
 // flow control then stops the peer); the write callback resumes us once
 // the output has halved.
 void Connection::throttle_if_over_high_water() {
-  if (queued_output(bev_.get()) <= context_.output_high_water) return;
+  const std::size_t queued = queued_output(bev_.get());
+  if (queued <= context_.output_high_water) return;
   state_ = ConnectionState::throttled;
   context_.stats.slow_reader_throttles.add();
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, context_.output_high_water / 2, 0);
   log::at(log::Level::connection, "fd {}: {} bytes queued; not reading until half of that",
-          bufferevent_getfd(bev_.get()), queued_output(bev_.get()));
+          fd_, queued);
 }
 
 // Freeing a bufferevent does not flush it: queued replies would be lost. So
@@ -318,18 +309,19 @@ void Connection::drain_then_discard() {
 // The output is empty, so the FIN goes right after the last reply. The peer
 // sees EOF and closes; its EOF reaches us and we free with nothing unread.
 void Connection::start_discarding() {
-  const int fd = bufferevent_getfd(bev_.get());
   state_ = ConnectionState::discarding;
-  discard_deadline_ = std::chrono::steady_clock::now() + kDiscardBound;
-  const timeval bound = to_timeval(kDiscardBound);
-  if (::shutdown(fd, SHUT_WR) != 0) {
+  // The read timeout restarts at every read, so a peer dribbling bytes is
+  // cut by the deadline at its first read after the bound (twice it at most).
+  discard_deadline_ = std::chrono::steady_clock::now() + kLingerBound;
+  const timeval bound = to_timeval(kLingerBound);
+  if (::shutdown(fd_, SHUT_WR) != 0) {
     const int error = errno;
-    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd, std::strerror(error));
+    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd_, std::strerror(error));
     return close_now();
   }
   if (bufferevent_set_timeouts(bev_.get(), &bound, nullptr) != 0 ||
       bufferevent_enable(bev_.get(), EV_READ) != 0) {
-    log::error("bufferevent_enable: cannot watch fd {}", fd);
+    log::error("bufferevent_enable: cannot watch fd {}", fd_);
     return close_now();
   }
 }
@@ -337,26 +329,29 @@ void Connection::start_discarding() {
 // Readable while discarding: drop what came, one read a turn (4 KiB: this
 // is throwaway, so fewer, larger reads), until EOF or the bound.
 void Connection::discard_input() {
-  const int fd = bufferevent_getfd(bev_.get());
   char sink[kReadSharePerTurn];
   ssize_t n = 0;
   do {
-    n = ::recv(fd, sink, sizeof sink, 0);
+    n = ::recv(fd_, sink, sizeof sink, 0);
   } while (n < 0 && errno == EINTR);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-    log::at(log::Level::connection, "fd {}: done discarding ({})", fd,
+    log::at(log::Level::connection, "fd {}: done discarding ({})", fd_,
             n == 0 ? "peer closed" : "peer gone");
     return close_now();
   }
   if (std::chrono::steady_clock::now() >= discard_deadline_) {
-    log::at(log::Level::connection, "fd {}: still sending after {} s; closing", fd,
-            kDiscardBound.count());
+    log::at(log::Level::connection, "fd {}: still sending after {} s; closing", fd_,
+            kLingerBound.count());
     close_now();
   }
 }
 
 void Connection::close_now() {
-  log::at(log::Level::connection, "fd {}: closed ({} open)", bufferevent_getfd(bev_.get()),
+  // The scratch buffer is shared by every connection, and every other path
+  // leaves it empty (flush_replies clears it): replies for a peer that is
+  // gone must not go to the next one.
+  context_.replies.clear();
+  log::at(log::Level::connection, "fd {}: closed ({} open)", fd_,
           context_.stats.open.get() - 1);
   context_.release(self_);  // destroys *this
 }
@@ -375,15 +370,10 @@ void Connection::begin_shutdown() {
 // requests sent before the signal get their replies. Stops at EAGAIN, EOF,
 // a bad line or the output high-water mark.
 bool Connection::answer_what_has_arrived() {
-  context_.replies.clear();
   const ReadStop stop =
       read_requests(std::numeric_limits<std::size_t>::max(), ReadUntil::empty);
   if (stop == ReadStop::peer_gone) return false;
-  if (stop == ReadStop::eof &&
-      framer_.finish([this](std::string_view message) { answer(message); }) ==
-          FeedResult::oversized) {
-    context_.replies.append(kOversizedReply);
-  }
+  if (stop == ReadStop::eof) finish_framing();
   return flush_replies();
 }
 

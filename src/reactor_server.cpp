@@ -237,18 +237,17 @@ void ReactorServer::on_stats_tick(evutil_socket_t, short, void* self) noexcept {
   static_cast<ReactorServer*>(self)->print_stats_line();
 }
 
+// Runs only on the stats timer, which exists only when the interval is > 0.
 void ReactorServer::print_stats_line() {
   const ReactorStats& s = context_.stats;
-  const double seconds = static_cast<double>(std::max<long long>(1, options_.stats_interval.count()));
+  const auto seconds = static_cast<double>(options_.stats_interval.count());
   const RateBase now{s.accepted.get(), s.messages.get(), s.bytes_in.get(), s.bytes_out.get()};
-  if (options_.stats_interval.count() > 0) {
-    log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
-              "{:.0f} bytes out/s", s.open.get(),
-              static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
-              static_cast<double>(now.messages - last_tick_.messages) / seconds,
-              static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
-              static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
-  }
+  log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
+            "{:.0f} bytes out/s", s.open.get(),
+            static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
+            static_cast<double>(now.messages - last_tick_.messages) / seconds,
+            static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
+            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
   last_tick_ = now;
 }
 
@@ -277,6 +276,8 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
     evutil_closesocket(fd);
     return;
   }
+  // Checked first: log::at evaluates its arguments even when it prints
+  // nothing, and format_address allocates, once per accept.
   if (log::enabled(log::Level::connection)) {
     log::at(log::Level::connection, "accepted {} on fd {}",
             format_address(address, static_cast<socklen_t>(length)), fd);

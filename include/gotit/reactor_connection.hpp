@@ -72,10 +72,11 @@ using ConnectionList = std::list<Connection>;
 // loop thread only.
 struct ServingContext {
   event_base* base = nullptr;
+  // Copied from ReactorOptions (which holds the defaults) by ReactorServer.
   ReplyMode reply = ReplyMode::gotit;
-  std::size_t output_high_water = 64 * 1024;
+  std::size_t output_high_water = 0;
   std::chrono::seconds idle_timeout{0};   // 0: off
-  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds write_timeout{0};
   ReactorStats stats;
   // Replies built by one read callback. One buffer for the whole server,
   // reused, so a request costs no allocation.
@@ -138,6 +139,8 @@ class Connection {
   void answer(std::string_view message);
   // Feeds bytes to the framer, appending replies to the scratch buffer.
   FeedResult consume(std::string_view bytes);
+  // At EOF: the framer's last partial line, answered the same way.
+  FeedResult finish_framing();
   bool answer_what_has_arrived();  // false if the peer is gone
   // Sends the scratch buffer in order; false if the peer is gone.
   bool flush_replies();
@@ -153,6 +156,10 @@ class Connection {
   ConnectionList::iterator self_;  // our node in context_.connections
   LineFramer framer_;              // holds heap memory only while a line is split
   ConnectionState state_ = ConnectionState::reading;
+  // The socket, read once: the bufferevent keeps it for life (nothing here
+  // calls bufferevent_setfd), and the read path needs it for every recv.
+  // It sits in padding: the Connection is no bigger for it.
+  int fd_;
   std::chrono::steady_clock::time_point discard_deadline_;  // while discarding
 };
 

@@ -3,8 +3,6 @@
 // to exit codes (2: usage, 1: failure or a stop cut short).
 #include <CLI/CLI.hpp>
 
-#include <exception>
-
 #include "gotit/log.hpp"
 #include "gotit/reactor_options.hpp"
 #include "gotit/reactor_server.hpp"
