@@ -1,14 +1,12 @@
 // ReactorServer in-process: the loop runs on a thread of the test, so the
 // tests can read its counters while it serves (they are written by the loop
 // thread and readable from any thread).
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -54,9 +52,9 @@ class ServerThread {
   // Graceful stop; returns what run() returned.
   bool stop() {
     server_.request_stop();
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done_ && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-    if (!done_) server_.request_stop();  // a second request stops at once
+    if (!eventually([this] { return done_.load(); }, 10s)) {
+      server_.request_stop();  // a second request stops at once
+    }
     loop_.join();
     return graceful_;
   }
@@ -239,11 +237,7 @@ TEST_CASE("in-process: a second stop request ends the loop at once") {
   // A client that never reads keeps a graceful stop waiting for the write
   // timeout (30 s); the second request must not wait for it.
   TestClient greedy(server.port());
-  REQUIRE(fcntl(greedy.fd(), F_SETFL, O_NONBLOCK) == 0);
-  const std::string chunk = repeat("x\n", 32 * 1024);
-  for (int i = 0; i < 200; ++i) {
-    if (::send(greedy.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) break;
-  }
+  send_without_reading(greedy.fd(), 300ms);
   REQUIRE(eventually([&] { return server.stats().slow_reader_throttles.get() >= 1; }));
   server.request_stop();
   std::this_thread::sleep_for(200ms);

@@ -11,13 +11,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <functional>
 #include <string>
 #include <thread>
 
 #include "catch.hpp"
+#include "gotit/proc_stats.hpp"
 #include "support/client.hpp"
+#include "support/eventually.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -25,6 +25,8 @@ namespace {
 using namespace std::chrono_literals;
 using gotit::test::ChildProcess;
 using gotit::test::TestClient;
+using gotit::test::eventually;
+using gotit::test::repeat;
 
 constexpr int kIdle = 10'000;
 
@@ -85,26 +87,8 @@ class IdleHolder {
   int report_ = -1;
 };
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string word;
-  while (status >> word) {
-    if (word == "VmRSS:") {
-      long kib = 0;
-      status >> kib;
-      return kib;
-    }
-  }
-  return -1;
+  return static_cast<long>(gotit::sample_process_tree(pid).value().rss_bytes / 1024);
 }
 
 }  // namespace
@@ -141,9 +125,7 @@ TEST_CASE("10,000 idle connections from another process; an active client is sti
     answered += active.read_line() == "Got it!\n";
   }
   CHECK(answered == 2000);
-  std::string pipeline;
-  for (int i = 0; i < 10'000; ++i) pipeline += "hello\n";
-  active.send(pipeline);
+  active.send(repeat("hello\n", 10'000));
   CHECK(active.read_lines(10'000) == std::vector<std::string>(10'000, "Got it!\n"));
 
   // A graceful stop closes all 10,001 and exits 0.

@@ -19,36 +19,6 @@ TestClient::TestClient(std::uint16_t port, const std::string& host)
 
 void TestClient::send(std::string_view bytes) { write_all(fd_.get(), bytes); }
 
-std::string repeat(std::string_view piece, std::size_t times) {
-  std::string out;
-  out.reserve(piece.size() * times);
-  for (std::size_t i = 0; i < times; ++i) out += piece;
-  return out;
-}
-
-GreedyFill send_without_reading(int fd, std::chrono::milliseconds quiet) {
-  if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0) throw SystemError("fcntl O_NONBLOCK", errno);
-  const std::string chunk = repeat("x\n", 32 * 1024);
-  GreedyFill fill;
-  auto last_progress = std::chrono::steady_clock::now();
-  const auto give_up = last_progress + 20s;
-  while (std::chrono::steady_clock::now() - last_progress < quiet) {
-    if (std::chrono::steady_clock::now() >= give_up) return fill;
-    const std::size_t skip = fill.sent % 2;
-    const ssize_t n = ::send(fd, chunk.data() + skip, chunk.size() - skip, MSG_NOSIGNAL);
-    if (n > 0) {
-      fill.sent += static_cast<std::size_t>(n);
-      last_progress = std::chrono::steady_clock::now();
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      std::this_thread::sleep_for(10ms);
-    } else {
-      throw SystemError("send", errno);
-    }
-  }
-  fill.stopped = true;
-  return fill;
-}
-
 void TestClient::shutdown_write() {
   if (::shutdown(fd_.get(), SHUT_WR) != 0) throw SystemError("shutdown", errno);
 }
@@ -122,6 +92,36 @@ void TestClient::reset() {
     throw SystemError("setsockopt SO_LINGER", errno);
   }
   fd_.reset();
+}
+
+std::string repeat(std::string_view piece, std::size_t times) {
+  std::string out;
+  out.reserve(piece.size() * times);
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+GreedyFill send_without_reading(int fd, std::chrono::milliseconds quiet) {
+  if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0) throw SystemError("fcntl O_NONBLOCK", errno);
+  const std::string chunk = repeat("x\n", 32 * 1024);
+  GreedyFill fill;
+  auto last_progress = std::chrono::steady_clock::now();
+  const auto give_up = last_progress + 20s;
+  while (std::chrono::steady_clock::now() - last_progress < quiet) {
+    if (std::chrono::steady_clock::now() >= give_up) return fill;
+    const std::size_t skip = fill.sent % 2;
+    const ssize_t n = ::send(fd, chunk.data() + skip, chunk.size() - skip, MSG_NOSIGNAL);
+    if (n > 0) {
+      fill.sent += static_cast<std::size_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      std::this_thread::sleep_for(10ms);
+    } else {
+      throw SystemError("send", errno);
+    }
+  }
+  fill.stopped = true;
+  return fill;
 }
 
 void run_concurrently(int count, const std::function<void(int)>& body) {

@@ -48,14 +48,14 @@ class TestClient {
 // `piece` repeated `times` times.
 std::string repeat(std::string_view piece, std::size_t times);
 
-// A greedy peer: makes `fd` non-blocking and pipelines "x\n" without ever
-// reading a reply, until the server (and then TCP flow control) has taken
-// nothing for `quiet`, or 20 s pass. A short send may stop between 'x' and
-// '\n'; the next one goes on from there, so the stream holds whole lines.
 struct GreedyFill {
   std::size_t sent = 0;   // bytes the server's socket took
   bool stopped = false;   // false: still taking bytes after 20 s
 };
+// A greedy peer: makes `fd` non-blocking and pipelines "x\n" without ever
+// reading a reply, until the server (and then TCP flow control) has taken
+// nothing for `quiet`, or 20 s pass. A short send may stop between 'x' and
+// '\n'; the next one goes on from there, so the stream holds whole lines.
 GreedyFill send_without_reading(int fd, std::chrono::milliseconds quiet);
 
 // Runs `body(index)` on `count` threads at once and rethrows the first failure.
