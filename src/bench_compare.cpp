@@ -1,9 +1,7 @@
 #include "gotit/bench_compare.hpp"
 
-#include <sys/resource.h>
 #include <sys/utsname.h>
 
-#include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
@@ -104,7 +102,6 @@ CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, C
 
 // Skipped on purpose, or nullopt: run it.
 std::optional<std::string> skip_reason(const ServerSpec& spec, int idle, int conns, std::uint64_t limit) {
-  if (!spec.unavailable.empty()) return spec.unavailable;
   if (idle > spec.max_idle) return fmt::format("{} idle: {}", idle, spec.cap_reason);
   const std::uint64_t needed = static_cast<std::uint64_t>(idle) + static_cast<std::uint64_t>(conns) + 64;
   if (needed > limit) {
