@@ -254,8 +254,7 @@ void Driver::show_progress(Clock::time_point now, bool final) {
 }  // namespace
 
 RunResult run_bench(const RunOptions& options) {
-  // Idle and active sockets, plus a margin for the loop, stdio and files.
-  ensure_file_limit(static_cast<std::uint64_t>(options.idle) + options.conns + 64,
+  ensure_file_limit(descriptors_needed(options.idle, options.conns),
                     fmt::format("--idle {} with --conns {}", options.idle, options.conns));
   RunResult result;
   result.idle_target = options.idle;
