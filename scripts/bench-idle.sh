@@ -21,6 +21,11 @@ one_run() {  # backend idle round
   for _ in $(seq 50); do grep -q listening "$work/server.out" && break; sleep 0.1; done
   local port baseline
   port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+  if [[ -z $port ]]; then
+    echo "bench-idle.sh: gotit-reactor --backend $backend did not print 'listening on' within 5 s:" >&2
+    cat "$work/server.out" >&2
+    exit 1
+  fi
   baseline=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
   # Eight source addresses: from one, Linux's connect() alone takes 3 s for
   # 19,000 connections (see kLoopbackSources in include/gotit/bench_socket.hpp).

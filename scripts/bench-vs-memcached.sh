@@ -28,6 +28,11 @@ taskset -c 0 build/gotit-reactor --port 0 --bind 127.0.0.1 > "$work/reactor.out"
 pids+=($!); gotit_pid=$!
 for _ in $(seq 50); do grep -q listening "$work/reactor.out" && break; sleep 0.1; done
 gotit_port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/reactor.out")
+if [[ -z $gotit_port ]]; then
+  echo "bench-vs-memcached.sh: gotit-reactor did not print 'listening on' within 5 s:" >&2
+  cat "$work/reactor.out" >&2
+  exit 1
+fi
 
 measure() {  # name port pid depth round -> appends "name depth rps" to results
   local name=$1 port=$2 pid=$3 depth=$4 round=$5 extra=()

@@ -1,15 +1,14 @@
 #include "gotit/bench_compare.hpp"
 
-#include <sys/resource.h>
 #include <sys/utsname.h>
 
-#include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
 #include <thread>
 
 #include "gotit/bench_driver.hpp"
+#include "gotit/bench_socket.hpp"
 #include "gotit/compare_output.hpp"
 #include "gotit/compare_servers.hpp"
 #include "gotit/net.hpp"
@@ -104,9 +103,8 @@ CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, C
 
 // Skipped on purpose, or nullopt: run it.
 std::optional<std::string> skip_reason(const ServerSpec& spec, int idle, int conns, std::uint64_t limit) {
-  if (!spec.unavailable.empty()) return spec.unavailable;
   if (idle > spec.max_idle) return fmt::format("{} idle: {}", idle, spec.cap_reason);
-  const std::uint64_t needed = static_cast<std::uint64_t>(idle) + static_cast<std::uint64_t>(conns) + 64;
+  const std::uint64_t needed = descriptors_needed(idle, conns);
   if (needed > limit) {
     return fmt::format("needs {} open files, the limit is {} (ulimit -n)", needed, limit);
   }

@@ -68,7 +68,7 @@ void BenchConnection::start_load() {
   if (state_ != State::running) return;
   const Clock::time_point now = Clock::now();
   if (context_.options.rate <= 0) {
-    send_requests(sent_.size(), now);
+    send_requests(sent_.size(), now, now);
     return;
   }
   // Open loop: each connection sends every conns/rate seconds, the
@@ -79,8 +79,9 @@ void BenchConnection::start_load() {
   send_due(now);
 }
 
-void BenchConnection::send_requests(std::size_t count, Clock::time_point scheduled) {
-  if (in_flight_ == 0 && count > 0) last_progress_ = Clock::now();
+void BenchConnection::send_requests(std::size_t count, Clock::time_point scheduled,
+                                    Clock::time_point now) {
+  if (in_flight_ == 0 && count > 0) last_progress_ = now;
   for (std::size_t i = 0; i < count; ++i) {
     sent_[(head_ + in_flight_) % sent_.size()] = scheduled;
     ++in_flight_;
@@ -102,7 +103,7 @@ void BenchConnection::send_requests(std::size_t count, Clock::time_point schedul
 void BenchConnection::send_due(Clock::time_point now) {
   if (!context_.sending || state_ != State::running) return;
   while (next_due_ <= now && in_flight_ < sent_.size()) {
-    send_requests(1, next_due_);
+    send_requests(1, next_due_, now);
     if (state_ != State::running) return;
     next_due_ += interval_;
   }
@@ -206,7 +207,7 @@ void BenchConnection::on_replies(std::size_t count, Clock::time_point now) {
   if (received_in_window) result.replies_in_window += count;
   if (!context_.sending) return;
   if (context_.options.rate <= 0) {
-    send_requests(count, now);  // closed loop: one new request per reply
+    send_requests(count, now, now);  // closed loop: one new request per reply
   } else {
     send_due(now);
   }

@@ -36,6 +36,7 @@ class Driver {
   Driver(const RunOptions& options, RunResult& result)
       : options_(options), result_(result), context_(options, result),
         tty_(options.progress && isatty(STDERR_FILENO) == 1) {
+    result_.target = context_.target.text;  // resolved once, by the context
     ticker_ = make_event(context_.base.get(), -1, EV_PERSIST, on_tick, this);
     add_event(ticker_.get(), kTick);
     window_timer_ = make_event(context_.base.get(), -1, 0, on_window_timer, this);
@@ -253,12 +254,9 @@ void Driver::show_progress(Clock::time_point now, bool final) {
 }  // namespace
 
 RunResult run_bench(const RunOptions& options) {
-  // Idle and active sockets, plus a margin for the loop, stdio and files.
-  ensure_file_limit(static_cast<std::uint64_t>(options.idle) + options.conns + 64,
+  ensure_file_limit(descriptors_needed(options.idle, options.conns),
                     fmt::format("--idle {} with --conns {}", options.idle, options.conns));
   RunResult result;
-  const Target target = resolve_target(options.host, options.port);
-  result.target = target.text;
   result.idle_target = options.idle;
   result.conns = options.conns;
   result.depth = options.depth;

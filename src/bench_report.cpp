@@ -11,20 +11,13 @@ namespace gotit {
 
 namespace {
 
-double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
-
 constexpr double kPercentiles[] = {50, 90, 99, 99.9};
 
 std::string latency_line(const LatencyHistogram& h) {
   if (h.count() == 0) return "no samples";
-  return fmt::format("p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  p99.9 {:.1f}  max {:.1f}  mean {:.1f}",
-                     us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
-                     us(h.percentile(99.9)), us(h.max()), h.mean() / 1000.0);
-}
-
-double per_request_us(double cpu_seconds, const RunResult& result) {
-  return result.replies_in_window ? cpu_seconds * 1e6 / static_cast<double>(result.replies_in_window) : 0.0;
+  std::string line;
+  for (const double p : kPercentiles) line += fmt::format("p{} {:.1f}  ", p, us(h.percentile(p)));
+  return line + fmt::format("max {:.1f}  mean {:.1f}", us(h.max()), h.mean() / 1000.0);
 }
 
 }  // namespace

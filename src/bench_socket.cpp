@@ -4,7 +4,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstring>
@@ -37,20 +36,15 @@ bool is_ipv4_loopback(const Target& target) {
 }
 
 void ensure_file_limit(std::uint64_t needed, std::string_view why) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) throw SystemError("getrlimit RLIMIT_NOFILE", errno);
-  if (limit.rlim_cur >= needed) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, std::max<rlim_t>(needed, limit.rlim_cur));
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) throw SystemError("setrlimit RLIMIT_NOFILE", errno);
-  }
-  if (limit.rlim_cur >= needed) return;
+  // Raised to the hard limit, so the soft limit left is the hard one too.
+  const std::uint64_t limit = raise_file_limit();
+  if (limit >= needed) return;
   throw BenchError(fmt::format(
       "{} needs about {} open files, but this process may open only {} (the hard limit is {}). "
       "Ask for fewer, or raise the limit in the shell that starts gotit-bench: `ulimit -n {}` "
       "(up to the hard limit without privileges; beyond it, root must raise the hard limit, "
       "e.g. in /etc/security/limits.conf)",
-      why, needed, limit.rlim_cur, limit.rlim_max, needed));
+      why, needed, limit, limit, needed));
 }
 
 ConnectStart start_connect(const Target& target, const SourceAddress* source) {

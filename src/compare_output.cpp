@@ -36,13 +36,6 @@ bool measured(const CompareRun& run) {
   return run.status == RunStatus::ok || run.status == RunStatus::errors;
 }
 
-double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
-double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-
-double server_us_per_request(const RunResult& r) {
-  return r.replies_in_window ? r.server_cpu_seconds * 1e6 / static_cast<double>(r.replies_in_window) : 0.0;
-}
-
 }  // namespace
 
 std::string format_run_line(const CompareRun& run) {
@@ -120,7 +113,7 @@ std::string results_markdown(const CompareReport& report) {
     out += fmt::format("| {} | {} | {} | {} | {:.0f} | {} | {} | {} | {} | {} | {} | {:.0f}% | {} |\n", run.server,
                        run.idle, run.conns, run.depth, r.throughput(), latency(50), latency(99), latency(99.9),
                        r.server_at_end ? fmt::format("{:.1f}", mib(r.server_at_end->rss_bytes)) : "",
-                       fmt::format("{:.2f}", server_us_per_request(r)),
+                       fmt::format("{:.2f}", per_request_us(r.server_cpu_seconds, r)),
                        r.server_at_end ? std::to_string(r.server_at_end->threads) : "",
                        100.0 * bench_cpu_share(r),
                        run.status == RunStatus::ok && run.note.empty()
@@ -219,7 +212,7 @@ std::string rss_value(const CompareRun& run) {
   return run.result.server_at_end ? fmt::format("{:.2f}", mib(run.result.server_at_end->rss_bytes)) : "?";
 }
 std::string cpu_value(const CompareRun& run) {
-  return run.result.replies_in_window ? fmt::format("{:.3f}", server_us_per_request(run.result)) : "?";
+  return run.result.replies_in_window ? fmt::format("{:.3f}", per_request_us(run.result.server_cpu_seconds, run.result)) : "?";
 }
 
 // True if any cell past the header row and first column holds a number.

@@ -26,7 +26,6 @@ void IdlePool::start_next() {
     return;
   }
   slot.fd = std::move(start.fd);
-  slot.state = State::connecting;
   if (!start.in_progress) {
     connected(slot);
     return;
@@ -50,7 +49,6 @@ void IdlePool::on_connect(evutil_socket_t fd, short what, void* argument) {
 
 void IdlePool::connected(Slot& slot) {
   context_.result.connect_time.record(nanoseconds(Clock::now() - slot.started));
-  slot.state = State::held;
   ++opened_;
   ++held_;
   ++finished_;
@@ -65,7 +63,6 @@ void IdlePool::failed(Slot& slot, int error_number) {
                                         std::strerror(error_number)));
   slot.event.reset();
   slot.fd.reset();
-  slot.state = State::closed;
   ++finished_;
 }
 
@@ -87,7 +84,6 @@ void IdlePool::on_readable(evutil_socket_t fd, short, void* argument) {
   pool.context_.result.add_error(ErrorKind::idle_closed, example);
   slot.event.reset();
   slot.fd.reset();
-  slot.state = State::closed;
   --pool.held_;
 }
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -29,9 +28,9 @@ using Clock = std::chrono::steady_clock;
   dup2(stdout_fd, STDOUT_FILENO);
   dup2(log_fd, STDERR_FILENO);
   execv(path.c_str(), argv.data());
-  const char* message = "exec failed: ";
-  ssize_t ignored = ::write(STDERR_FILENO, message, std::strlen(message));
-  ignored = ::write(STDERR_FILENO, std::strerror(errno), std::strlen(std::strerror(errno)));
+  // A fixed message: strerror is not async-signal-safe.
+  constexpr char kMessage[] = "exec failed\n";
+  const ssize_t ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   (void)ignored;
   _exit(127);
 }

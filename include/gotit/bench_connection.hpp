@@ -40,7 +40,7 @@ class BenchConnection {
   void connected();
   void fail(ErrorKind kind, std::string example);
   void close_socket();
-  void send_requests(std::size_t count, Clock::time_point scheduled);
+  void send_requests(std::size_t count, Clock::time_point scheduled, Clock::time_point now);
   void send_due(Clock::time_point now);  // open loop
   void flush();
   void on_replies(std::size_t count, Clock::time_point now);

@@ -7,7 +7,6 @@
 #include <event2/event.h>
 
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "gotit/bench_options.hpp"
 #include "gotit/bench_result.hpp"
 #include "gotit/bench_socket.hpp"
+#include "gotit/event_handles.hpp"
 #include "gotit/reply_checker.hpp"
 
 namespace gotit {
@@ -24,16 +24,6 @@ using Clock = std::chrono::steady_clock;
 inline std::uint64_t nanoseconds(Clock::duration d) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
-
-// libevent handles, freed by their own free functions.
-struct EventBaseFree {
-  void operator()(event_base* base) const { event_base_free(base); }
-};
-struct EventFree {
-  void operator()(event* ev) const { event_free(ev); }
-};
-using EventBasePtr = std::unique_ptr<event_base, EventBaseFree>;
-using EventPtr = std::unique_ptr<event, EventFree>;
 
 // event_new that throws instead of returning null.
 EventPtr make_event(event_base* base, evutil_socket_t fd, short what, event_callback_fn callback,

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -73,12 +74,6 @@ struct RunResult {
   }
   void add_error(ErrorKind kind, std::string_view example);
 };
-
-}  // namespace gotit
-
-#include <stdexcept>
-
-namespace gotit {
 
 // The bench cannot run at all (unreachable server, file limit too low).
 // gotit-bench exits 1 with its message.

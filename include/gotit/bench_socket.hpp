@@ -42,6 +42,12 @@ inline constexpr int kFastConnectsFromOneAddress = 14'000;
 // A server on 127.x.x.x, which kLoopbackSources can reach.
 bool is_ipv4_loopback(const Target& target);
 
+// Descriptors a run with `idle` held and `conns` active connections needs:
+// one per socket, plus a margin for the event loop, stdio and files.
+inline std::uint64_t descriptors_needed(int idle, int conns) {
+  return static_cast<std::uint64_t>(idle) + static_cast<std::uint64_t>(conns) + 64;
+}
+
 // Raises the soft RLIMIT_NOFILE to the hard limit and throws BenchError,
 // explaining `ulimit -n`, if `needed` descriptors still do not fit.
 void ensure_file_limit(std::uint64_t needed, std::string_view why);

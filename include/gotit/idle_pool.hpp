@@ -26,16 +26,13 @@ class IdlePool {
   // Every connect has succeeded or failed.
   bool done() const { return finished_ == target_; }
   int target() const { return target_; }
-  int attempted() const { return next_; }
   int opened() const { return opened_; }
   int failed() const { return finished_ - opened_; }
   int held() const { return held_; }
 
  private:
-  enum class State { unused, connecting, held, closed };
   struct Slot {
     IdlePool* pool = nullptr;
-    State state = State::unused;
     UniqueFd fd;
     EventPtr event;  // writability while connecting, readability once held
     Clock::time_point started;

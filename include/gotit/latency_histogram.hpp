@@ -26,7 +26,6 @@ class LatencyHistogram {
 
   void record(std::uint64_t value_ns);
   void merge(const LatencyHistogram& other);
-  void clear() { *this = LatencyHistogram(); }
 
   std::uint64_t count() const { return count_; }
   // min/max are exact; 0 when empty.

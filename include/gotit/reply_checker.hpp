@@ -44,7 +44,7 @@ class ReplyChecker {
   // Feeds bytes as they arrive; a reply may span any number of calls.
   Result feed(std::string_view bytes);
   // After !ok: what was expected against what came ("expected ... got ...").
-  std::string failure() const { return failure_; }
+  const std::string& failure() const { return failure_; }
   // True while part of a reply has arrived but not its end.
   bool mid_reply() const { return position_ != 0; }
 
@@ -57,7 +57,7 @@ class ReplyChecker {
                                // delimited: bytes of the current reply seen
   std::size_t delim_seen_ = 0; // delimited: delimiter bytes matched so far
   std::uint32_t sequence_ = 0; // tagged: the number the current reply must carry
-  char tag_[16] = {};          // tagged: that number, written out
+  char tag_[kSequenceTagBytes] = {};  // tagged: that number, written out
   std::string failure_;
 };
 

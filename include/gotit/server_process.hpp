@@ -1,6 +1,7 @@
 // A server that `compare` starts and stops itself: fork/exec in its own
 // process group (so a fork-per-connection server's children go with it),
-// stderr -- and stdout once the port is known -- into a log file, and
+// stderr into a log file (stdout too, unless the server announces its port:
+// then stdout is a pipe read up to the "listening on" line), and
 // always ended by its PID: SIGTERM first (a graceful stop is part of the
 // contract), SIGKILL to the group if it does not go in time.
 //

@@ -3,9 +3,7 @@
 // Thin: parse options, call the library, map errors to exit codes
 // (0 clean, 1 the run failed or found wrong/missing replies, 2 usage).
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
-#include <cstdio>
 #include <iostream>
 
 #include "gotit/bench_compare.hpp"

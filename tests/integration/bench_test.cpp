@@ -12,6 +12,7 @@
 #include "catch.hpp"
 #include "gotit/bench_driver.hpp"
 #include "gotit/bench_report.hpp"
+#include "gotit/server_process.hpp"
 #include "support/line_server.hpp"
 #include "support/process.hpp"
 
@@ -40,20 +41,6 @@ RunOptions quick(std::uint16_t port) {
 std::uint64_t errors(const RunResult& result, ErrorKind kind) {
   return result.errors[static_cast<std::size_t>(kind)];
 }
-
-// A port with nothing listening: bound (so nobody else takes it), not listening.
-struct RefusingPort {
-  gotit::UniqueFd fd;
-  std::uint16_t port = 0;
-  RefusingPort() {
-    gotit::ListenOptions options;
-    options.bind_host = "127.0.0.1";
-    options.port = 0;
-    fd = gotit::listen_tcp(options);
-    port = gotit::local_port(fd.get());
-    fd.reset();  // closed: connects are refused
-  }
-};
 
 }  // namespace
 
@@ -213,8 +200,9 @@ TEST_CASE("--server-pid reports the server's memory, CPU and threads") {
 }
 
 TEST_CASE("an unreachable port fails clearly") {
-  const RefusingPort refusing;
-  RunOptions options = quick(refusing.port);
+  // Free a moment ago and closed again: nothing listens, connects are refused.
+  const std::uint16_t refusing_port = gotit::pick_free_port();
+  RunOptions options = quick(refusing_port);
   REQUIRE_THROWS_AS(gotit::run_bench(options), gotit::BenchError);
   try {
     gotit::run_bench(options);
@@ -224,7 +212,7 @@ TEST_CASE("an unreachable port fails clearly") {
     CHECK(message.find("Connection refused") != std::string::npos);
   }
   const auto run = gotit::test::run_program(
-      GOTIT_GOTIT_BENCH_BIN, {"run", "--port", std::to_string(refusing.port), "--no-progress"});
+      GOTIT_GOTIT_BENCH_BIN, {"run", "--port", std::to_string(refusing_port), "--no-progress"});
   CHECK(run.status.code == 1);
   CHECK(run.err.find("gotit-bench: error: cannot connect") != std::string::npos);
 }
