@@ -28,7 +28,7 @@ one_run() {  # backend idle round
   fi
   baseline=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
   # Eight source addresses: from one, Linux's connect() alone takes 3 s for
-  # 19,000 connections (see kLoopbackSources in include/gotit/bench_socket.hpp).
+  # 19,000 connections (see kLoopbackSources in include/gotit/bench/socket.hpp).
   taskset -c 1 build/gotit-bench run --port "$port" --idle "$idle" --conns 1 --depth 1 --duration "$seconds" \
     --warmup 1 --server-pid "$server_pid" --no-progress --json "$work/r.json" \
     --source-addrs 127.0.0.1-127.0.0.8 > /dev/null

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "models.hpp"
-#include "gotit/log.hpp"
+#include "gotit/common/log.hpp"
 
 namespace gotit::blocking {
 

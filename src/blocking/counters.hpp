@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "gotit/blocking_server.hpp"
+#include "gotit/blocking/server.hpp"
 
 namespace gotit::blocking {
 

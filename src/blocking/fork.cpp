@@ -13,7 +13,7 @@
 #include <set>
 
 #include "models.hpp"
-#include "gotit/log.hpp"
+#include "gotit/common/log.hpp"
 
 namespace gotit::blocking {
 namespace {

@@ -1,4 +1,4 @@
-#include "gotit/blocking_server.hpp"
+#include "gotit/blocking/server.hpp"
 
 #include <fmt/format.h>
 

@@ -14,7 +14,7 @@
 #include <chrono>
 #include <string_view>
 
-#include "gotit/log.hpp"
+#include "gotit/common/log.hpp"
 
 namespace gotit::blocking {
 namespace {

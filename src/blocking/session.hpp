@@ -7,8 +7,8 @@
 #include <string>
 
 #include "counters.hpp"
-#include "gotit/net.hpp"
-#include "gotit/protocol.hpp"
+#include "gotit/common/net.hpp"
+#include "gotit/common/protocol.hpp"
 
 namespace gotit::blocking {
 

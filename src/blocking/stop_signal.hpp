@@ -9,7 +9,7 @@
 // be called from any thread.
 #pragma once
 
-#include "gotit/net.hpp"
+#include "gotit/common/net.hpp"
 
 namespace gotit::blocking {
 

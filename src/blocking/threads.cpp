@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "models.hpp"
-#include "gotit/log.hpp"
+#include "gotit/common/log.hpp"
 
 namespace gotit::blocking {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "gotit/compare_servers.hpp"
+#include "gotit/bench/compare_servers.hpp"
 #include "support/process.hpp"
 
 namespace fs = std::filesystem;

@@ -10,9 +10,9 @@
 #include <cstring>
 
 #include "catch.hpp"
-#include "gotit/bench_driver.hpp"
-#include "gotit/bench_report.hpp"
-#include "gotit/server_process.hpp"
+#include "gotit/bench/driver.hpp"
+#include "gotit/bench/report.hpp"
+#include "gotit/bench/server_process.hpp"
 #include "support/line_server.hpp"
 #include "support/process.hpp"
 

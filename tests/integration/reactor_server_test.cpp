@@ -14,7 +14,7 @@
 
 #include "catch.hpp"
 #include "support/eventually.hpp"
-#include "gotit/reactor_server.hpp"
+#include "gotit/reactor/server.hpp"
 #include "support/client.hpp"
 
 namespace {

@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "catch.hpp"
-#include "gotit/blocking_client.hpp"
-#include "gotit/client_modes.hpp"
-#include "gotit/protocol.hpp"
+#include "gotit/client/client.hpp"
+#include "gotit/client/modes.hpp"
+#include "gotit/common/protocol.hpp"
 #include "support/client.hpp"
 #include "support/process.hpp"
 

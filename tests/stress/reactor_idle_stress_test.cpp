@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "catch.hpp"
-#include "gotit/proc_stats.hpp"
+#include "gotit/bench/proc_stats.hpp"
 #include "support/client.hpp"
 #include "support/eventually.hpp"
 #include "support/process.hpp"

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gotit/net.hpp"
+#include "gotit/common/net.hpp"
 
 namespace gotit::test {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "gotit/net.hpp"
-#include "gotit/protocol.hpp"
+#include "gotit/common/net.hpp"
+#include "gotit/common/protocol.hpp"
 
 namespace gotit::test {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "gotit/server_cli.hpp"
+#include "gotit/common/server_cli.hpp"
 
 namespace gotit::test {
 

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "gotit/net.hpp"
+#include "gotit/common/net.hpp"
 
 namespace gotit::test {
 namespace {

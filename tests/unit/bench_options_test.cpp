@@ -6,10 +6,10 @@
 
 #include "catch.hpp"
 #include "support/parse_options.hpp"
-#include "gotit/bench_options.hpp"
-#include "gotit/bench_socket.hpp"
-#include "gotit/net.hpp"
-#include "gotit/server_cli.hpp"
+#include "gotit/bench/options.hpp"
+#include "gotit/bench/socket.hpp"
+#include "gotit/common/net.hpp"
+#include "gotit/common/server_cli.hpp"
 
 namespace {
 

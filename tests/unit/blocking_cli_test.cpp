@@ -1,7 +1,7 @@
 // gotit-blocking's command line: every bad input gets its message and exit
 // code. Runs the real program (it exits before serving, or fails to bind).
 #include "catch.hpp"
-#include "gotit/blocking_server.hpp"
+#include "gotit/blocking/server.hpp"
 #include "support/process.hpp"
 
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "catch.hpp"
-#include "gotit/blocking_client.hpp"
-#include "gotit/client_modes.hpp"
+#include "gotit/client/client.hpp"
+#include "gotit/client/modes.hpp"
 #include "support/process.hpp"
 
 namespace {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "gotit/latency_histogram.hpp"
+#include "gotit/bench/latency_histogram.hpp"
 
 using gotit::LatencyHistogram;
 

@@ -2,7 +2,7 @@
 #include <sys/socket.h>
 
 #include "catch.hpp"
-#include "gotit/net.hpp"
+#include "gotit/common/net.hpp"
 
 using namespace std::chrono_literals;
 

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "gotit/protocol.hpp"
+#include "gotit/common/protocol.hpp"
 
 using gotit::FeedResult;
 using gotit::LineFramer;

@@ -5,7 +5,7 @@
 
 #include "catch.hpp"
 #include "support/parse_options.hpp"
-#include "gotit/reactor_options.hpp"
+#include "gotit/reactor/options.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 #include <string>
 
 #include "catch.hpp"
-#include "gotit/reply_checker.hpp"
+#include "gotit/bench/reply_checker.hpp"
 
 using gotit::ExpectKind;
 using gotit::ReplyChecker;

@@ -3,7 +3,7 @@
 
 #include "catch.hpp"
 #include "support/parse_options.hpp"
-#include "gotit/server_cli.hpp"
+#include "gotit/common/server_cli.hpp"
 
 namespace {
 

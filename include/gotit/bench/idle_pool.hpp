@@ -1,0 +1,56 @@
+// The idle pool: N connections opened before the load and held, never
+// used -- the C10K part of the benchmark. At most kMaxConnecting connects
+// are in flight at once so the server's accept queue is not flooded
+// (a flood turns into SYN retries, which measure the kernel, not the
+// server). An idle connection the server closes, or writes to, is an error.
+//
+// Owns its sockets and events; loop thread only. The context outlives it.
+#pragma once
+
+#include <vector>
+
+#include "gotit/bench/context.hpp"
+
+namespace gotit {
+
+class IdlePool {
+ public:
+  static constexpr int kMaxConnecting = 256;
+
+  IdlePool(BenchContext& context, int target);
+  IdlePool(const IdlePool&) = delete;
+  IdlePool& operator=(const IdlePool&) = delete;
+
+  // Starts the first connects; the loop does the rest.
+  void start();
+  // Every connect has succeeded or failed.
+  bool done() const { return finished_ == target_; }
+  int target() const { return target_; }
+  int opened() const { return opened_; }
+  int failed() const { return finished_ - opened_; }
+  int held() const { return held_; }
+
+ private:
+  struct Slot {
+    IdlePool* pool = nullptr;
+    UniqueFd fd;
+    EventPtr event;  // writability while connecting, readability once held
+    Clock::time_point started;
+  };
+
+  void start_next();
+  void connected(Slot& slot);
+  void failed(Slot& slot, int error_number);
+  static void on_connect(evutil_socket_t fd, short what, void* argument);
+  static void on_readable(evutil_socket_t fd, short what, void* argument);
+
+  BenchContext& context_;
+  int target_;
+  std::vector<Slot> slots_;  // sized once: callbacks hold pointers into it
+  int next_ = 0;             // slots started
+  int finished_ = 0;         // slots that connected or failed
+  int opened_ = 0;
+  int held_ = 0;
+};
+
+}  // namespace gotit

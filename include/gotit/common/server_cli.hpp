@@ -1,0 +1,54 @@
+// The command line both servers share, so that gotit-reactor and
+// gotit-blocking take the same options and answer bad ones the same way.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "gotit/common/net.hpp"
+#include "gotit/common/protocol.hpp"
+
+namespace gotit {
+
+struct ServerOptions {
+  ListenOptions listen;
+  ReplyMode reply = ReplyMode::gotit;
+  int verbose = 0;  // number of -v flags
+};
+
+// Raw option text, converted after parsing so every bad value gets one
+// uniform message ("port must be 0..65535, got '99999'").
+struct ServerOptionText {
+  std::string positional_port;
+  std::string port;
+  std::string backlog;
+  std::string reply = "gotit";
+};
+
+// Adds --port/PORT, --bind, --backlog, --reply, -v and --version to `app`.
+void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text);
+
+// Checks and converts the text gathered by add_server_options. Throws UsageError.
+void finish_server_options(const ServerOptionText& text, ServerOptions& options);
+
+// Parses argv. Returns an exit code when the program should stop now:
+// 0 after --help or --version, 2 after a usage error (printed as
+// "PROGRAM: error: ..."); nullopt when the program should run.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Runs a tool's body and maps what escapes it to an exit code, the same in
+// every program: a UsageError exits 2, any other exception 1, each printed
+// as "PROGRAM: error: MESSAGE".
+int run_tool(const CLI::App& app, const std::function<int()>& body);
+
+// Prints "PROGRAM: error: MESSAGE" to stderr.
+void print_error(const CLI::App& app, std::string_view message);
+
+// The line tests and scripts read to learn the port: "listening on [::]:PORT".
+// Printed to stdout and flushed.
+void announce_listening(int listening_fd);
+
+}  // namespace gotit

@@ -1,0 +1,61 @@
+// The reactor's command line: the options every gotit server shares
+// (server_cli.hpp) plus the ones only an event loop has -- which kernel
+// interface waits for readiness, how many peers to hold, and the limits that
+// keep one peer from costing the others.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gotit/common/server_cli.hpp"
+
+namespace gotit {
+
+// The readiness interface under libevent. `automatic` lets libevent choose
+// (epoll on Linux, kqueue on the BSDs and macOS).
+enum class Backend { automatic, epoll, kqueue, poll, select };
+
+std::optional<Backend> parse_backend(std::string_view text);
+std::string_view to_string(Backend backend);
+
+struct ReactorOptions {
+  ServerOptions server;
+  Backend backend = Backend::automatic;
+  // 0: derived from the file limit at start-up (limit minus a reserve).
+  std::size_t max_conns = 0;
+  // 0: off. Holding idle peers is the point, so nobody is timed out by default.
+  std::chrono::seconds idle_timeout{0};
+  // A peer with replies queued that accepts none of them for this long is closed.
+  std::chrono::seconds write_timeout{30};
+  // Queued output above this stops reading from the peer until it halves.
+  std::size_t output_high_water = 64 * 1024;
+  // 0: off. Otherwise one line of stats on stderr this often.
+  std::chrono::seconds stats_interval{0};
+  // SIGINT/SIGTERM/SIGUSR1 through the loop. Off for servers embedded in a
+  // test process, which stop them with ReactorServer::request_stop().
+  bool handle_signals = true;
+};
+
+struct ReactorOptionText {
+  ServerOptionText server;
+  std::string backend = "auto";
+  std::string max_conns;
+  std::string idle_timeout;
+  std::string write_timeout;
+  std::string output_high_water;
+  std::string stats_interval;
+};
+
+// Adds the shared server options and --backend, --max-conns, --idle-timeout,
+// --write-timeout, --output-high-water, --stats-interval.
+void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text);
+
+// Checks and converts what add_reactor_options gathered. Throws UsageError.
+void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options);
+
+}  // namespace gotit

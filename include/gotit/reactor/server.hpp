@@ -1,0 +1,91 @@
+// gotit-reactor's server: one thread, one libevent event_base.
+//
+// An evconnlistener accepts; every peer becomes a Connection (a bufferevent
+// plus a line framer, reactor_connection.hpp); signals and timers are events
+// on the same loop, so nothing ever runs concurrently with anything else.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <event2/listener.h>
+
+#include "gotit/common/event_handles.hpp"
+#include "gotit/common/net.hpp"
+#include "gotit/reactor/connection.hpp"
+#include "gotit/reactor/options.hpp"
+#include "gotit/reactor/stats.hpp"
+
+namespace gotit {
+
+// Owns the event_base and everything registered on it: the listener (and
+// the listening socket), the signal and timer events, the self-pipe behind
+// request_stop(), and -- through ServingContext -- every connection.
+// Loop thread only, except request_stop() and stats(), which any thread
+// (or a signal handler, for request_stop) may call.
+class ReactorServer {
+ public:
+  // Ignores SIGPIPE, raises the file limit, builds the loop on the chosen
+  // backend and starts listening. Logs the backend and the capacity.
+  // Throws UsageError (bad backend, bad address) or SystemError.
+  explicit ReactorServer(const ReactorOptions& options);
+  ~ReactorServer();
+  ReactorServer(const ReactorServer&) = delete;
+  ReactorServer& operator=(const ReactorServer&) = delete;
+
+  // Serves until a stop finishes. Returns true after a graceful stop (every
+  // reply flushed), false when a second stop request cut it short.
+  bool run();
+  // Starts a graceful stop, like SIGTERM; a second call stops at once.
+  // Safe from any thread and from a signal handler.
+  void request_stop();
+
+  const ReactorStats& stats() const { return context_.stats; }
+  int listening_fd() const { return listening_fd_; }
+  std::uint16_t port() const { return local_port(listening_fd_); }
+  std::string_view backend() const;  // the method libevent really uses
+  std::size_t max_conns() const { return max_conns_; }
+
+ private:
+  static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
+                        int length, void* self) noexcept;
+  static void on_accept_error(evconnlistener*, void* self) noexcept;
+  static void on_resume_accepting(evutil_socket_t, short, void* self) noexcept;
+  static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
+  static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
+  static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+
+  void build_loop();
+  void size_capacity(std::uint64_t file_limit);
+  void start_listening();
+  void add_internal_events();
+  void accept_one(int fd, const sockaddr* address, int length);
+  void reject_full(int fd);
+  void pause_accepting(int error);
+  void stop(std::string_view why);
+  void print_stats_line();
+
+  ReactorOptions options_;
+  std::size_t max_conns_ = 0;
+  bool select_backend_ = false;    // fds must stay below FD_SETSIZE
+  int listening_fd_ = -1;          // owned by listener_
+  bool pause_logged_ = false;      // this EMFILE episode has been reported
+  bool stopped_at_once_ = false;   // a second stop request broke the loop
+  struct RateBase {                // counters at the last stats line
+    std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
+  } last_tick_;
+
+  UniqueFd stop_read_, stop_write_;  // the self-pipe behind request_stop()
+  EventBasePtr base_;
+  ListenerPtr listener_;
+  EventPtr resume_accepting_;        // re-enables the listener after EMFILE
+  EventPtr stats_timer_;
+  EventPtr stop_event_;
+  EventPtr sigint_, sigterm_, sigusr1_;
+  ServingContext context_;           // the connections and what they share
+};
+
+}  // namespace gotit

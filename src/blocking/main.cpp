@@ -1,0 +1,52 @@
+// gotit-blocking: the sockets tutorial's server, done right. Parses the
+// command line, runs a BlockingServer, maps failures to exit codes:
+// 0 stopped by SIGINT/SIGTERM, 1 runtime error (bind...), 2 usage error.
+#include <fmt/format.h>
+
+#include "gotit/blocking/server.hpp"
+#include "gotit/common/log.hpp"
+
+namespace {
+
+constexpr const char* kDescription =
+    "gotit-blocking: a TCP line server in the classic blocking style. Every line\n"
+    "(at most 255 bytes) gets \"Got it!\" (or itself, with --reply echo).\n"
+    "SIGINT/SIGTERM: stop accepting, answer what was received, exit 0 with a summary.\n"
+    "Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.";
+
+int serve(const gotit::BlockingOptions& options) {
+  gotit::ignore_sigpipe();
+  const std::uint64_t files = gotit::raise_file_limit();
+  gotit::BlockingServer server(options);
+  gotit::announce_listening(server.listening_fd());
+  gotit::log::info("gotit-blocking: --model {}, --reply {}, file limit {} (about {} connections)",
+                   to_string(options.model), to_string(options.server.reply), files,
+                   files > 16 ? files - 16 : 0);
+  const gotit::ServerTotals totals = server.run();
+  gotit::log::info("gotit-blocking: {}", format_summary(totals));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app(kDescription, "gotit-blocking");
+  gotit::BlockingOptions options;
+  gotit::ServerOptionText text;
+  std::string model = "iterative";
+  gotit::add_server_options(app, options.server, text);
+  app.add_option("--model", model,
+                 "iterative (one client at a time, as the tutorial), threads (a thread per "
+                 "connection) or fork (a process per connection); default iterative");
+  if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
+  return gotit::run_tool(app, [&] {
+    gotit::finish_server_options(text, options.server);
+    const auto parsed = gotit::parse_blocking_model(model);
+    if (!parsed) {
+      throw gotit::UsageError(fmt::format("model must be iterative, threads or fork, got '{}'", model));
+    }
+    options.model = *parsed;
+    gotit::log::set_verbosity(options.server.verbose);
+    return serve(options);
+  });
+}

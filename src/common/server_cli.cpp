@@ -1,0 +1,89 @@
+#include "gotit/common/server_cli.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+
+#include "gotit/version.hpp"
+
+namespace gotit {
+
+void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text) {
+  app.add_option("port", text.positional_port, "Port to listen on, as in the tutorial (default 3000)");
+  app.add_option("-p,--port", text.port, "Port to listen on; 0 picks a free port and prints it (default 3000)");
+  app.add_option("-b,--bind", options.listen.bind_host,
+                 "Address to listen on (default: every address, IPv6 and IPv4)");
+  app.add_option("--backlog", text.backlog,
+                 fmt::format("Length of the kernel's accept queue (default {})", options.listen.backlog));
+  app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)");
+  app.add_flag("-v,--verbose", options.verbose,
+               "-v logs connection events, -vv every message (\"Here is the message: ...\")");
+  app.set_version_flag("--version", kVersion);
+}
+
+void finish_server_options(const ServerOptionText& text, ServerOptions& options) {
+  if (!text.positional_port.empty() && !text.port.empty() &&
+      text.positional_port != text.port) {
+    throw UsageError(fmt::format("two different ports given: '{}' and --port '{}'",
+                                 text.positional_port, text.port));
+  }
+  const std::string& port = text.port.empty() ? text.positional_port : text.port;
+  if (!port.empty()) options.listen.port = parse_port(port);
+  if (!text.backlog.empty()) {
+    options.listen.backlog = static_cast<int>(parse_count("backlog", text.backlog, 1, 1 << 20));
+  }
+  const auto reply = parse_reply_mode(text.reply);
+  if (!reply) {
+    throw UsageError(fmt::format("reply must be gotit or echo, got '{}'", text.reply));
+  }
+  options.reply = *reply;
+}
+
+void print_error(const CLI::App& app, std::string_view message) {
+  fmt::print(stderr, "{}: error: {}\n", app.get_name(), message);
+}
+
+int run_tool(const CLI::App& app, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& error) {
+    print_error(app, error.what());
+    return 2;
+  } catch (const std::exception& error) {
+    print_error(app, error.what());
+    return 1;
+  }
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForVersion&) {
+    std::cout << app.get_name() << ' ' << kVersion << '\n';
+    return 0;
+  } catch (const CLI::Success&) {  // --help
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& failure) {
+    print_error(app, failure.what());
+    fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+void announce_listening(int listening_fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw SystemError("getsockname", errno);
+  }
+  fmt::print("listening on {}\n",
+             format_address(reinterpret_cast<sockaddr*>(&address), length));
+  std::fflush(stdout);
+}
+
+}  // namespace gotit

@@ -1,0 +1,380 @@
+#include "gotit/reactor/connection.hpp"
+
+#include <event2/buffer.h>
+#include <event2/util.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "gotit/reactor/bufferevent_read_event.hpp"
+#include "gotit/common/log.hpp"
+
+namespace gotit {
+namespace {
+
+// While a long pipeline is framed, replies are sent whenever this much has
+// gathered, so the shared scratch buffer stays small.
+constexpr std::size_t kFlushChunk = 16 * 1024;
+
+// How much one connection may read in one turn of the loop before the
+// others get theirs: what libevent's own reader takes (one 4 KiB read). The
+// socket is level-triggered, so the rest is reported again next turn.
+constexpr std::size_t kReadSharePerTurn = 4096;
+
+timeval to_timeval(std::chrono::seconds seconds) {
+  return timeval{static_cast<time_t>(seconds.count()), 0};
+}
+
+std::size_t queued_output(bufferevent* bev) {
+  return evbuffer_get_length(bufferevent_get_output(bev));
+}
+
+}  // namespace
+
+// --- ServingContext -----------------------------------------------------------
+
+void ServingContext::adopt(BufferEventPtr bev) {
+  connections.emplace_front(*this, std::move(bev));
+  stats.accepted.add();
+  stats.open.add();
+  if (stats.open.get() > stats.peak.get()) stats.peak.set(stats.open.get());
+  connections.front().start(connections.begin());  // may release it again
+}
+
+void ServingContext::release(ConnectionList::iterator where) {
+  connections.erase(where);  // ~Connection frees the bufferevent, closing the socket
+  stats.open.subtract();
+  if (stopping && connections.empty()) event_base_loopexit(base, nullptr);
+}
+
+// --- Connection: set-up ---------------------------------------------------------
+
+Connection::Connection(ServingContext& context, BufferEventPtr bev)
+    : context_(context), bev_(std::move(bev)), fd_(bufferevent_getfd(bev_.get())) {}
+
+void Connection::start(ConnectionList::iterator self) {
+  self_ = self;
+  bufferevent* bev = bev_.get();
+  bufferevent_setcb(bev, nullptr, on_output_drained, on_write_trouble, this);
+  if (!take_over_read_event(bev, on_readable)) {
+    log::error("event_assign: cannot watch fd {}", fd_);
+    return close_now();
+  }
+  // The read timeout runs only while reading is enabled, so a throttled
+  // peer is never "idle"; the write timeout runs only while output waits.
+  const timeval idle = to_timeval(context_.idle_timeout);
+  const timeval stalled = to_timeval(context_.write_timeout);
+  if (bufferevent_set_timeouts(bev, context_.idle_timeout.count() > 0 ? &idle : nullptr,
+                               &stalled) != 0 ||
+      bufferevent_enable(bev, EV_READ) != 0) {
+    log::error("bufferevent_enable: cannot watch fd {}", fd_);
+    return close_now();
+  }
+  log::at(log::Level::connection, "connection on fd {} ({} open)", fd_,
+          context_.stats.open.get());
+}
+
+// --- Connection: the callbacks ------------------------------------------------
+
+void Connection::on_readable(evutil_socket_t, short what, void* bev) noexcept {
+  static_cast<Connection*>(reading_callback_arg(bev))->handle_readable(what);
+}
+void Connection::on_output_drained(bufferevent*, void* self) noexcept {
+  static_cast<Connection*>(self)->handle_output_drained();
+}
+void Connection::on_write_trouble(bufferevent*, short what, void* self) noexcept {
+  static_cast<Connection*>(self)->handle_write_trouble(what);
+}
+
+// EV_READ: the socket has bytes for us, or EOF, or an error -- or, with
+// EV_TIMEOUT, it had none for the read timeout. This is the bufferevent's
+// own read event pointed at us, so libevent has read nothing: we recv()
+// straight into the tutorial's 256-byte buffer, one system call per read,
+// where libevent's reader would make two (see bufferevent_read_event.hpp).
+// The event is level-triggered: whatever we leave in the socket is
+// reported again on the next turn, so we may stop early and be fair.
+void Connection::handle_readable(short what) {
+  if (what & EV_TIMEOUT) return handle_read_timeout();
+  if (state_ == ConnectionState::discarding) return discard_input();
+  const ReadStop stop = read_requests(kReadSharePerTurn, ReadUntil::short_read);
+  if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  switch (stop) {
+    case ReadStop::for_now:
+      return throttle_if_over_high_water();
+    case ReadStop::eof:
+      return finish_after_half_close();
+    case ReadStop::oversized:
+      log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
+              fd_, kMaxMessageBytes);
+      return drain_then_discard();
+    case ReadStop::peer_gone:
+      return;  // closed above; listed so the switch stays exhaustive
+  }
+}
+
+// Reads requests 256 bytes at a time and answers them into the scratch
+// buffer, until a read comes back short (with ReadUntil::short_read: the
+// socket is empty, a further recv would only say EAGAIN, a wasted system
+// call), `budget` bytes are read, or the output passes the high-water mark.
+// A bulk upload costs one recv per 256 bytes: the tutorial's buffer.
+Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil until) {
+  char buffer[kReadBufferBytes];
+  std::size_t total = 0;
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n == 0) return ReadStop::eof;
+    if (n < 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return ReadStop::for_now;
+      log::at(log::Level::connection, "fd {}: recv: {}; closing", fd_, std::strerror(error));
+      return ReadStop::peer_gone;
+    }
+    const auto got = static_cast<std::size_t>(n);
+    context_.stats.bytes_in.add(got);
+    if (consume({buffer, got}) == FeedResult::oversized) return ReadStop::oversized;
+    if (context_.replies.size() >= kFlushChunk && !flush_replies()) return ReadStop::peer_gone;
+    total += got;
+    if ((until == ReadUntil::short_read && got < sizeof buffer) || total >= budget ||
+        queued_output(bev_.get()) + context_.replies.size() > context_.output_high_water) {
+      return ReadStop::for_now;
+    }
+  }
+}
+
+// The peer half-closed (shutdown(SHUT_WR) or close): it sends no more but
+// may still read. Answer the last partial line, flush, close.
+void Connection::finish_after_half_close() {
+  finish_framing();
+  log::at(log::Level::connection, "fd {}: peer finished sending", fd_);
+  if (!flush_replies()) return close_now();
+  drain_then_close();
+}
+
+// The read timeout: in `reading` it is the idle timeout; in `discarding`
+// it is the lingering close's bound. Reading is off in every other state,
+// and its timer with it.
+void Connection::handle_read_timeout() {
+  if (state_ == ConnectionState::discarding) {
+    log::at(log::Level::connection, "fd {}: done discarding (time is up)", fd_);
+    return close_now();
+  }
+  context_.stats.idle_timeouts.add();
+  log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd_,
+          context_.idle_timeout.count());
+  drain_then_close();
+}
+
+// EV_WRITE: libevent wrote queued output (writev) and what is left fell to
+// the write low-water mark. Nothing for us to drain: while output remains
+// libevent keeps EV_WRITE armed and writes on its own; we only move state.
+void Connection::handle_output_drained() {
+  switch (state_) {
+    case ConnectionState::reading:
+      return;  // a queued tail went out; we were never throttled
+    case ConnectionState::throttled:
+      state_ = ConnectionState::reading;
+      bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+      if (bufferevent_enable(bev_.get(), EV_READ) != 0) return close_now();
+      return;
+    case ConnectionState::draining_to_close:
+      if (queued_output(bev_.get()) == 0) close_now();
+      return;
+    case ConnectionState::draining_to_discard:
+      if (queued_output(bev_.get()) == 0) start_discarding();
+      return;
+    case ConnectionState::discarding:
+      return;  // nothing is written after the FIN
+  }
+}
+
+// Not readiness but an outcome of it, reported by the bufferevent's writer:
+// a write failed (the peer reset) or output waited longer than the write
+// timeout for a peer that does not read. Either way nobody takes our replies.
+void Connection::handle_write_trouble(short what) {
+  if (what & BEV_EVENT_TIMEOUT) {
+    context_.stats.write_timeouts.add();
+    log::at(log::Level::connection, "fd {}: took no output for {} s; closing", fd_,
+            context_.write_timeout.count());
+    return close_now();
+  }
+  const int error = EVUTIL_SOCKET_ERROR();
+  log::at(log::Level::connection, "fd {}: {}; closing", fd_,
+          (what & BEV_EVENT_ERROR) ? std::strerror(error) : "connection ended");
+  close_now();
+}
+
+// --- Connection: replies and state changes ------------------------------------
+
+void Connection::answer(std::string_view message) {
+  context_.stats.messages.add();
+  log::at(log::Level::message, "Here is the message: {}", message);
+  append_reply(context_.reply, message, context_.replies);
+}
+
+FeedResult Connection::consume(std::string_view bytes) {
+  const FeedResult verdict =
+      framer_.feed(bytes, [this](std::string_view message) { answer(message); });
+  if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
+  return verdict;
+}
+
+FeedResult Connection::finish_framing() {
+  const FeedResult verdict =
+      framer_.finish([this](std::string_view message) { answer(message); });
+  if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
+  return verdict;
+}
+
+// Why not simply bufferevent_write()? It only appends to the output
+// evbuffer. libevent then arms EV_WRITE (epoll_ctl MOD), goes round the loop
+// to hear from epoll_wait that the socket is writable -- which a socket with
+// room in its send buffer always is -- writes with writev, and disarms EV_WRITE
+// again (another epoll_ctl) once the output is empty: three extra system
+// calls and a loop turn per request, measured with strace -c. So, as redis
+// does, we write straight to the socket while nothing is queued, and wait
+// for writability only when the kernel's send buffer is full: the unsent
+// tail goes to bufferevent_write and libevent's write machinery takes over.
+// With output already queued we append, or replies would overtake each other.
+bool Connection::flush_replies() {
+  std::string_view pending = context_.replies;
+  if (pending.empty()) return true;
+  context_.stats.bytes_out.add(pending.size());
+  bool alive = true;
+  if (queued_output(bev_.get()) == 0) {
+      for (;;) {
+      const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
+      if (sent >= 0) {
+        // A short write means the send buffer is full: the next send would
+        // only say EAGAIN, so stop here and queue the rest.
+        pending.remove_prefix(static_cast<std::size_t>(sent));
+        break;
+      }
+      const int error = errno;
+      if (error == EINTR) continue;
+      if (error != EAGAIN && error != EWOULDBLOCK) {
+        log::at(log::Level::connection, "fd {}: send: {}; closing", fd_, std::strerror(error));
+        alive = false;
+      }
+      break;
+    }
+  }
+  if (alive && !pending.empty() &&
+      bufferevent_write(bev_.get(), pending.data(), pending.size()) != 0) {
+    log::error("bufferevent_write: cannot queue {} bytes", pending.size());
+    alive = false;
+  }
+  context_.replies.clear();
+  return alive;
+}
+
+// Backpressure: a peer that sends requests but does not read the replies
+// would otherwise make us queue replies without end. Above the high-water
+// mark we stop reading it (its requests wait in the kernel, and TCP's own
+// flow control then stops the peer); the write callback resumes us once
+// the output has halved.
+void Connection::throttle_if_over_high_water() {
+  const std::size_t queued = queued_output(bev_.get());
+  if (queued <= context_.output_high_water) return;
+  state_ = ConnectionState::throttled;
+  context_.stats.slow_reader_throttles.add();
+  bufferevent_disable(bev_.get(), EV_READ);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, context_.output_high_water / 2, 0);
+  log::at(log::Level::connection, "fd {}: {} bytes queued; not reading until half of that",
+          fd_, queued);
+}
+
+// Freeing a bufferevent does not flush it: queued replies would be lost. So
+// every orderly close stops reading, waits for the write callback to report
+// an empty output (low-water mark 0), and frees only then.
+void Connection::drain_then_close() {
+  state_ = ConnectionState::draining_to_close;
+  bufferevent_disable(bev_.get(), EV_READ);
+  if (queued_output(bev_.get()) == 0) return close_now();
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+}
+
+// Like drain_then_close, but the peer may still be sending (it had no reason
+// to stop before it read our error reply): once the replies are out, discard.
+void Connection::drain_then_discard() {
+  state_ = ConnectionState::draining_to_discard;
+  bufferevent_disable(bev_.get(), EV_READ);
+  if (queued_output(bev_.get()) == 0) return start_discarding();
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+}
+
+// The output is empty, so the FIN goes right after the last reply. The peer
+// sees EOF and closes; its EOF reaches us and we free with nothing unread.
+void Connection::start_discarding() {
+  state_ = ConnectionState::discarding;
+  // The read timeout restarts at every read, so a peer dribbling bytes is
+  // cut by the deadline at its first read after the bound (twice it at most).
+  discard_deadline_ = std::chrono::steady_clock::now() + kLingerBound;
+  const timeval bound = to_timeval(kLingerBound);
+  if (::shutdown(fd_, SHUT_WR) != 0) {
+    const int error = errno;
+    log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd_, std::strerror(error));
+    return close_now();
+  }
+  if (bufferevent_set_timeouts(bev_.get(), &bound, nullptr) != 0 ||
+      bufferevent_enable(bev_.get(), EV_READ) != 0) {
+    log::error("bufferevent_enable: cannot watch fd {}", fd_);
+    return close_now();
+  }
+}
+
+// Readable while discarding: drop what came, one read a turn (4 KiB: this
+// is throwaway, so fewer, larger reads), until EOF or the bound.
+void Connection::discard_input() {
+  char sink[kReadSharePerTurn];
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd_, sink, sizeof sink, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    log::at(log::Level::connection, "fd {}: done discarding ({})", fd_,
+            n == 0 ? "peer closed" : "peer gone");
+    return close_now();
+  }
+  if (std::chrono::steady_clock::now() >= discard_deadline_) {
+    log::at(log::Level::connection, "fd {}: still sending after {} s; closing", fd_,
+            kLingerBound.count());
+    close_now();
+  }
+}
+
+void Connection::close_now() {
+  // The scratch buffer is shared by every connection, and every other path
+  // leaves it empty (flush_replies clears it): replies for a peer that is
+  // gone must not go to the next one.
+  context_.replies.clear();
+  log::at(log::Level::connection, "fd {}: closed ({} open)", fd_,
+          context_.stats.open.get() - 1);
+  context_.release(self_);  // destroys *this
+}
+
+// --- Connection: server shutdown ----------------------------------------------
+
+// A lingering peer (draining_to_discard, discarding) is not waited for: it
+// goes through drain_then_close too, freed once its replies are out.
+void Connection::begin_shutdown() {
+  if (state_ == ConnectionState::draining_to_close) return;
+  if (state_ == ConnectionState::reading && !answer_what_has_arrived()) return close_now();
+  drain_then_close();
+}
+
+// One last non-blocking pass over what the kernel already holds for us, so
+// requests sent before the signal get their replies. Stops at EAGAIN, EOF,
+// a bad line or the output high-water mark.
+bool Connection::answer_what_has_arrived() {
+  const ReadStop stop =
+      read_requests(std::numeric_limits<std::size_t>::max(), ReadUntil::empty);
+  if (stop == ReadStop::peer_gone) return false;
+  if (stop == ReadStop::eof) finish_framing();
+  return flush_replies();
+}
+
+}  // namespace gotit

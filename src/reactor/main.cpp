@@ -1,0 +1,27 @@
+// gotit-reactor: the line server on one libevent loop.
+// Parses the options, runs ReactorServer, prints the summary, maps errors
+// to exit codes (2: usage, 1: failure or a stop cut short).
+#include <CLI/CLI.hpp>
+
+#include "gotit/common/log.hpp"
+#include "gotit/reactor/options.hpp"
+#include "gotit/reactor/server.hpp"
+#include "gotit/common/server_cli.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gotit-reactor: answers every line with \"Got it!\", thousands of peers on one thread",
+               "gotit-reactor"};
+  gotit::ReactorOptions options;
+  gotit::ReactorOptionText text;
+  gotit::add_reactor_options(app, options, text);
+  if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
+  return gotit::run_tool(app, [&] {
+    gotit::finish_reactor_options(text, options);
+    gotit::log::set_verbosity(options.server.verbose);
+    gotit::ReactorServer server(options);
+    gotit::announce_listening(server.listening_fd());
+    const bool graceful = server.run();
+    gotit::log::info("stopped: {}", gotit::format_stats(server.stats()));
+    return graceful ? 0 : 1;
+  });
+}

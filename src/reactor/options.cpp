@@ -1,0 +1,87 @@
+#include "gotit/reactor/options.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <utility>
+
+#include "gotit/common/net.hpp"
+
+namespace gotit {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Backend>, 5> kBackendNames{{
+    {"auto", Backend::automatic},
+    {"epoll", Backend::epoll},
+    {"kqueue", Backend::kqueue},
+    {"poll", Backend::poll},
+    {"select", Backend::select},
+}};
+
+constexpr long long kDay = 24 * 60 * 60;
+
+}  // namespace
+
+std::optional<Backend> parse_backend(std::string_view text) {
+  for (const auto& [name, backend] : kBackendNames) {
+    if (name == text) return backend;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Backend backend) {
+  for (const auto& [name, value] : kBackendNames) {
+    if (value == backend) return name;
+  }
+  return "?";
+}
+
+void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text) {
+  add_server_options(app, options.server, text.server);
+  app.add_option("--backend", text.backend,
+                 "Readiness interface: auto, epoll, kqueue, poll or select (default auto)");
+  app.add_option("--max-conns", text.max_conns,
+                 "Most connections held at once; more are told 'Error: server full' "
+                 "(default: the file limit minus a reserve)");
+  app.add_option("--idle-timeout", text.idle_timeout,
+                 "Close a peer that sends nothing for SECONDS (default 0: never)");
+  app.add_option("--write-timeout", text.write_timeout,
+                 fmt::format("Close a peer that takes none of its queued replies for SECONDS "
+                             "(default {})", options.write_timeout.count()));
+  app.add_option("--output-high-water", text.output_high_water,
+                 fmt::format("Stop reading a peer whose queued replies pass BYTES; resume "
+                             "below half (default {})", options.output_high_water));
+  app.add_option("--stats-interval", text.stats_interval,
+                 "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)");
+}
+
+void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options) {
+  finish_server_options(text.server, options.server);
+  const auto backend = parse_backend(text.backend);
+  if (!backend) {
+    throw UsageError(fmt::format(
+        "backend must be auto, epoll, kqueue, poll or select, got '{}'", text.backend));
+  }
+  options.backend = *backend;
+  if (!text.max_conns.empty()) {
+    options.max_conns =
+        static_cast<std::size_t>(parse_count("max-conns", text.max_conns, 1, 1 << 24));
+  }
+  if (!text.idle_timeout.empty()) {
+    options.idle_timeout = std::chrono::seconds(parse_count("idle-timeout", text.idle_timeout, 0, kDay));
+  }
+  if (!text.write_timeout.empty()) {
+    options.write_timeout =
+        std::chrono::seconds(parse_count("write-timeout", text.write_timeout, 1, kDay));
+  }
+  if (!text.output_high_water.empty()) {
+    options.output_high_water = static_cast<std::size_t>(
+        parse_count("output-high-water", text.output_high_water, 1024, 1LL << 30));
+  }
+  if (!text.stats_interval.empty()) {
+    options.stats_interval =
+        std::chrono::seconds(parse_count("stats-interval", text.stats_interval, 0, kDay));
+  }
+}
+
+}  // namespace gotit

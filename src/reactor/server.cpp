@@ -1,0 +1,337 @@
+#include "gotit/reactor/server.hpp"
+
+#include <event2/util.h>
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <utility>
+
+#include "gotit/common/log.hpp"
+
+namespace gotit {
+namespace {
+
+// Descriptors kept back from --max-conns for everything that is not a peer:
+// stdio, the listening socket, epoll's own fd, libevent's signal pipe, ours.
+constexpr std::uint64_t kReservedFds = 64;
+
+// After EMFILE/ENFILE the listener sleeps this long before trying again.
+constexpr timeval kAcceptRetry{0, 100'000};
+
+EventConfigPtr make_config(Backend backend) {
+  EventConfigPtr config(event_config_new());
+  if (!config) throw SystemError("event_config_new", ENOMEM);
+  // The backend is chosen here, not by EVENT_NO* environment variables.
+  event_config_set_flag(config.get(), EVENT_BASE_FLAG_IGNORE_ENV);
+  if (backend == Backend::automatic) return config;
+  const std::string_view wanted = to_string(backend);
+  bool supported = false;
+  std::string names;
+  for (const char** method = event_get_supported_methods(); *method; ++method) {
+    names += names.empty() ? *method : fmt::format(", {}", *method);
+    if (wanted == *method) {
+      supported = true;
+    } else if (event_config_avoid_method(config.get(), *method) != 0) {
+      throw SystemError("event_config_avoid_method", ENOMEM);
+    }
+  }
+  if (!supported) {
+    throw UsageError(fmt::format("backend {} is not available here (available: {})", wanted, names));
+  }
+  return config;
+}
+
+// The kernel silently trims listen()'s backlog to net.core.somaxconn.
+long read_somaxconn() {
+  std::ifstream file("/proc/sys/net/core/somaxconn");
+  long value = -1;
+  file >> value;
+  return file ? value : -1;
+}
+
+}  // namespace
+
+// --- set-up -----------------------------------------------------------------
+
+ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) {
+  ignore_sigpipe();  // libevent's writev has no MSG_NOSIGNAL
+  const std::uint64_t file_limit = raise_file_limit();
+  build_loop();
+  size_capacity(file_limit);
+  start_listening();
+  add_internal_events();
+}
+
+// Teardown order, written once: connections first (each frees its
+// bufferevent, which lives on the base), then the listener (closing the
+// listening socket), then the timer, signal and pipe events (which restores
+// the old signal handlers), then the base itself; the self-pipe last.
+ReactorServer::~ReactorServer() {
+  context_.connections.clear();
+  listener_.reset();
+  resume_accepting_.reset();
+  stats_timer_.reset();
+  stop_event_.reset();
+  sigint_.reset();
+  sigterm_.reset();
+  sigusr1_.reset();
+  base_.reset();
+  stop_read_.reset();
+  stop_write_.reset();
+}
+
+void ReactorServer::build_loop() {
+  const EventConfigPtr config = make_config(options_.backend);
+  base_.reset(event_base_new_with_config(config.get()));
+  if (!base_) throw SystemError("event_base_new_with_config", errno ? errno : ENOMEM);
+  select_backend_ = backend() == "select";
+  context_.base = base_.get();
+  context_.reply = options_.server.reply;
+  context_.output_high_water = options_.output_high_water;
+  context_.idle_timeout = options_.idle_timeout;
+  context_.write_timeout = options_.write_timeout;
+  context_.replies.reserve(64 * 1024);
+  log::info("backend {}", backend());
+}
+
+void ReactorServer::size_capacity(std::uint64_t file_limit) {
+  const std::uint64_t reserve = std::min(kReservedFds, file_limit / 4);
+  const std::uint64_t fits = file_limit - reserve;
+  max_conns_ = options_.max_conns ? options_.max_conns : fits;
+  if (options_.max_conns > fits) {
+    log::info("--max-conns {} is more than the file limit {} allows (about {}): "
+              "accept will pause on EMFILE", options_.max_conns, file_limit, fits);
+  }
+  if (select_backend_) {
+    // select() takes bit sets of FD_SETSIZE bits; glibc aborts on an fd past
+    // them. So with select, every descriptor must stay below FD_SETSIZE.
+    const std::size_t select_cap = FD_SETSIZE - kReservedFds;
+    if (max_conns_ > select_cap) {
+      max_conns_ = select_cap;
+      log::info("select watches descriptors below FD_SETSIZE ({}) only: "
+                "connections capped at {}", FD_SETSIZE, max_conns_);
+    }
+  }
+  log::info("file limit {}: up to {} connections ({} descriptors in reserve)", file_limit,
+            max_conns_, reserve);
+}
+
+void ReactorServer::start_listening() {
+  ListenOptions listen = options_.server.listen;
+  listen.nonblocking = true;  // the listener accepts until EAGAIN
+  UniqueFd fd = listen_tcp(listen);
+  const long somaxconn = read_somaxconn();
+  if (somaxconn > 0 && somaxconn < listen.backlog) {
+    log::info("backlog {} is capped by net.core.somaxconn = {}", listen.backlog, somaxconn);
+  }
+  // Backlog 0 tells libevent the socket is already listening (listen_tcp
+  // used our backlog; libevent's -1 would mean 128). No LEV_OPT_DEFERRED_ACCEPT:
+  // idle peers never send, and they must be accepted all the same.
+  listener_.reset(evconnlistener_new(
+      base_.get(), on_accept, this,
+      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 0, fd.get()));
+  if (!listener_) throw SystemError("evconnlistener_new", errno ? errno : ENOMEM);
+  listening_fd_ = fd.release();  // the listener closes it now
+  evconnlistener_set_error_cb(listener_.get(), on_accept_error);
+}
+
+void ReactorServer::add_internal_events() {
+  auto add = [this](EventPtr& slot, event* created, const timeval* every, const char* what) {
+    slot.reset(created);
+    if (!slot || event_add(slot.get(), every) != 0) throw SystemError(what, ENOMEM);
+  };
+  resume_accepting_.reset(evtimer_new(base_.get(), on_resume_accepting, this));
+  if (!resume_accepting_) throw SystemError("evtimer_new", ENOMEM);
+
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
+  stop_read_.reset(pipe_fds[0]);
+  stop_write_.reset(pipe_fds[1]);
+  add(stop_event_, event_new(base_.get(), stop_read_.get(), EV_READ | EV_PERSIST,
+                             on_stop_requested, this), nullptr, "event_add stop pipe");
+  if (options_.stats_interval.count() > 0) {
+    const timeval every{static_cast<time_t>(options_.stats_interval.count()), 0};
+    add(stats_timer_, event_new(base_.get(), -1, EV_PERSIST, on_stats_tick, this), &every,
+        "event_add stats timer");
+  }
+  if (options_.handle_signals) {
+    add(sigint_, evsignal_new(base_.get(), SIGINT, on_signal, this), nullptr, "evsignal SIGINT");
+    add(sigterm_, evsignal_new(base_.get(), SIGTERM, on_signal, this), nullptr, "evsignal SIGTERM");
+    add(sigusr1_, evsignal_new(base_.get(), SIGUSR1, on_signal, this), nullptr, "evsignal SIGUSR1");
+  }
+}
+
+std::string_view ReactorServer::backend() const { return event_base_get_method(base_.get()); }
+
+// --- running and stopping -----------------------------------------------------
+
+bool ReactorServer::run() {
+  if (event_base_dispatch(base_.get()) < 0) throw SystemError("event_base_dispatch", errno);
+  return !stopped_at_once_;
+}
+
+void ReactorServer::request_stop() {
+  // write() is async-signal-safe. EAGAIN means a request is already waiting
+  // in the pipe, which is as good as this one.
+  const char byte = 's';
+  while (::write(stop_write_.get(), &byte, 1) < 0 && errno == EINTR) {
+  }
+}
+
+// Graceful stop: close the listening socket (new clients are refused),
+// have every connection answer what it has, stop reading and flush; the
+// loop exits when the last connection is freed (ServingContext::release).
+// A peer that never reads is bounded by the write timeout.
+void ReactorServer::stop(std::string_view why) {
+  if (context_.stopping) {
+    log::info("{} again: stopping at once, {} connections not flushed", why,
+              context_.stats.open.get());
+    stopped_at_once_ = true;
+    event_base_loopbreak(base_.get());
+    return;
+  }
+  log::info("{}: stopping; flushing {} connections", why, context_.stats.open.get());
+  context_.stopping = true;
+  listener_.reset();
+  event_del(resume_accepting_.get());
+  for (auto it = context_.connections.begin(); it != context_.connections.end();) {
+    Connection& connection = *it++;  // step first: begin_shutdown may free it
+    connection.begin_shutdown();
+  }
+  if (context_.connections.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// A signal, delivered by libevent through its internal pipe as an ordinary
+// event, so this runs in the loop like any callback, not in a signal handler.
+void ReactorServer::on_signal(evutil_socket_t signal, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  if (signal == SIGUSR1) {
+    log::info("{}", format_stats(server.stats()));
+    return;
+  }
+  server.stop(signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+// EV_READ on the self-pipe: request_stop() wrote to it. Empty the pipe, or
+// it would stay readable and call us again on every loop turn.
+void ReactorServer::on_stop_requested(evutil_socket_t fd, short, void* self) noexcept {
+  char bytes[64];
+  ssize_t n;
+  int requests = 0;
+  while ((n = ::read(fd, bytes, sizeof bytes)) > 0 || (n < 0 && errno == EINTR)) {
+    requests += n > 0 ? static_cast<int>(n) : 0;
+  }
+  auto& server = *static_cast<ReactorServer*>(self);
+  for (int i = 0; i < requests && !server.stopped_at_once_; ++i) server.stop("stop requested");
+}
+
+void ReactorServer::on_stats_tick(evutil_socket_t, short, void* self) noexcept {
+  static_cast<ReactorServer*>(self)->print_stats_line();
+}
+
+// Runs only on the stats timer, which exists only when the interval is > 0.
+void ReactorServer::print_stats_line() {
+  const ReactorStats& s = context_.stats;
+  const auto seconds = static_cast<double>(options_.stats_interval.count());
+  const RateBase now{s.accepted.get(), s.messages.get(), s.bytes_in.get(), s.bytes_out.get()};
+  log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
+            "{:.0f} bytes out/s", s.open.get(),
+            static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
+            static_cast<double>(now.messages - last_tick_.messages) / seconds,
+            static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
+            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
+  last_tick_ = now;
+}
+
+// --- accepting --------------------------------------------------------------
+
+// EV_READ on the listening socket: libevent has called accept4() in a loop
+// (until EAGAIN) and calls us once per new socket, already non-blocking and
+// close-on-exec. The descriptor is ours now: returning without taking it
+// into service or closing it would leak it.
+void ReactorServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
+                              int length, void* self) noexcept {
+  static_cast<ReactorServer*>(self)->accept_one(fd, address, length);
+}
+
+void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
+  if (pause_logged_) {
+    log::info("accepting again ({} open)", context_.stats.open.get());
+    pause_logged_ = false;
+  }
+  if (context_.stats.open.get() >= max_conns_ || (select_backend_ && fd >= FD_SETSIZE)) {
+    return reject_full(fd);
+  }
+  BufferEventPtr bev(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
+  if (!bev) {
+    log::error("bufferevent_socket_new: out of memory; dropping a connection");
+    evutil_closesocket(fd);
+    return;
+  }
+  // Checked first: log::at evaluates its arguments even when it prints
+  // nothing, and format_address allocates, once per accept.
+  if (log::enabled(log::Level::connection)) {
+    log::at(log::Level::connection, "accepted {} on fd {}",
+            format_address(address, static_cast<socklen_t>(length)), fd);
+  }
+  context_.adopt(std::move(bev));
+}
+
+// Over --max-conns: say so and close. A new socket's send buffer is empty,
+// so one non-blocking send takes the whole line or the peer is gone already.
+void ReactorServer::reject_full(int fd) {
+  context_.stats.rejected_full.add();
+  if (::send(fd, kServerFullReply.data(), kServerFullReply.size(),
+             MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    log::at(log::Level::connection, "fd {}: send: {}", fd, std::strerror(errno));
+  }
+  if (::close(fd) != 0) log::error("close fd {}: {}", fd, std::strerror(errno));
+  log::at(log::Level::connection, "server full ({} open): turned a peer away",
+          context_.stats.open.get());
+}
+
+// accept() failed with something other than EAGAIN, EINTR or ECONNABORTED
+// (which libevent handles itself). With EMFILE or ENFILE the peer stays in
+// the kernel's queue, so the listening socket stays readable: if we returned
+// with the listener enabled, the loop would call accept() again at once and
+// fail again -- a busy loop at 100% CPU. So pause the listener and try again
+// after a short sleep, whatever the error (none of them is fixed by retrying
+// at once).
+void ReactorServer::on_accept_error(evconnlistener*, void* self) noexcept {
+  const int error = EVUTIL_SOCKET_ERROR();  // before anything can overwrite it
+  static_cast<ReactorServer*>(self)->pause_accepting(error);
+}
+
+void ReactorServer::pause_accepting(int error) {
+  context_.stats.accept_pauses.add();
+  if (evconnlistener_disable(listener_.get()) != 0 ||
+      evtimer_add(resume_accepting_.get(), &kAcceptRetry) != 0) {
+    log::error("cannot pause the listener after accept: {}", std::strerror(error));
+    return;
+  }
+  if (!pause_logged_) {  // once per episode, not once per retry
+    log::error("accept: {}; pausing the listener, retrying every {} ms ({} open)",
+               std::strerror(error), kAcceptRetry.tv_usec / 1000, context_.stats.open.get());
+    pause_logged_ = true;
+  }
+}
+
+// The retry timer expired: listen again. If the descriptors are still all
+// in use, accept fails once more and on_accept_error pauses us again.
+void ReactorServer::on_resume_accepting(evutil_socket_t, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  if (server.listener_ && evconnlistener_enable(server.listener_.get()) != 0) {
+    log::error("evconnlistener_enable failed; retrying");
+    evtimer_add(server.resume_accepting_.get(), &kAcceptRetry);
+  }
+}
+
+}  // namespace gotit
