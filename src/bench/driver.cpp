@@ -150,6 +150,7 @@ class Driver {
     context_.window_end = context_.window_start + from_seconds(options_.duration_s);
     context_.sending = true;
     interval_start_ = start;
+    interval_due_ = start + from_seconds(options_.interval_s);
     interval_replies_ = result_.replies;
     interval_errors_ = result_.total_errors();
     context_.interval_latency = LatencyHistogram();
@@ -212,9 +213,10 @@ class Driver {
 
   // --interval: during the load, a line on stdout and a record per interval.
   void take_interval(Clock::time_point now) {
-    if (options_.interval_s <= 0 || !context_.sending || now - interval_start_ < from_seconds(options_.interval_s)) {
-      return;
-    }
+    // Due on a fixed schedule from the load's start, so ticks (20 ms) late
+    // do not add up; the rate divides by the time that really passed.
+    if (options_.interval_s <= 0 || !context_.sending || now < interval_due_) return;
+    interval_due_ += from_seconds(options_.interval_s);
     IntervalSample sample;
     sample.end_s = seconds_between(phase_start_, now);
     sample.requests_per_s = static_cast<double>(result_.replies - interval_replies_) /
@@ -251,6 +253,7 @@ class Driver {
   Clock::time_point phase_start_;
   Clock::time_point last_shown_;
   Clock::time_point interval_start_;
+  Clock::time_point interval_due_;
   std::uint64_t interval_replies_ = 0;
   std::uint64_t interval_errors_ = 0;
 };

@@ -258,3 +258,95 @@ TEST_CASE("a file limit too low for --idle fails clearly, naming ulimit -n") {
   CHECK(message.find("ulimit -n") != std::string::npos);
   CHECK(message.find("hard limit is 100") != std::string::npos);
 }
+
+namespace {
+
+RunOptions churn(std::uint16_t port) {
+  RunOptions options = quick(port);
+  options.new_connection_per_request = true;
+  options.depth = 1;
+  options.duration_s = 0.2;
+  options.warmup_s = 0.05;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a connection per request: every connection and reply counted, from eight sources") {
+  LineServer server;
+  const RunResult result = gotit::run_bench(churn(server.port()));
+  INFO(gotit::format_table(result));
+  CHECK(result.total_errors() == 0);
+  CHECK(result.missing_replies == 0);
+  CHECK(result.replies > 20);
+  CHECK(result.replies == result.requests_sent);
+  CHECK(server.messages() == result.replies);
+  // One connection per reply, and the few that connected as the window closed.
+  CHECK(server.accepted() >= result.replies);
+  CHECK(server.accepted() <= result.connect_time.count());
+  CHECK(result.connect_time.count() >= result.replies);  // the last ones connect after the window
+  CHECK(result.connect_time.count() <= result.replies + 4);
+  CHECK(server.peers().size() == 8);  // 127.0.0.1-127.0.0.8, chosen on its own
+  CHECK(gotit::format_table(result).find("connections/s") != std::string::npos);
+  CHECK(gotit::format_table(result).find("closed with FIN") != std::string::npos);
+}
+
+TEST_CASE("a connection per request closed with RST says so, and --source-addrs overrides the sources") {
+  LineServer server;
+  RunOptions options = churn(server.port());
+  options.close_rst = true;
+  options.source_addrs = gotit::parse_source_addrs("127.0.0.1");
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(server.accepted() >= result.replies);
+  CHECK(server.accepted() <= result.replies + 4);
+  CHECK(server.peers() == std::set<std::string>{"127.0.0.1"});
+  CHECK(gotit::format_table(result).find("closed with RST") != std::string::npos);
+  CHECK(gotit::format_json(result).find("\"close\": \"rst\"") != std::string::npos);
+}
+
+TEST_CASE("a connection per request: a close without reply and a reset are reported by kind") {
+  LineServer hangs_up({gotit::ReplyMode::gotit, Fault::hang_up, 30});
+  RunResult result = gotit::run_bench(churn(hangs_up.port()));
+  INFO(gotit::format_table(result));
+  CHECK(errors(result, ErrorKind::closed_by_server) == 1);
+  CHECK(result.total_errors() == 1);
+  CHECK(result.missing_replies == 1);
+  CHECK(result.replies + 1 == hangs_up.messages());
+
+  LineServer resets({gotit::ReplyMode::gotit, Fault::reset, 30});
+  result = gotit::run_bench(churn(resets.port()));
+  INFO(gotit::format_table(result));
+  CHECK(errors(result, ErrorKind::reset_by_server) == 1);
+  CHECK(result.total_errors() == 1);
+  CHECK(result.replies + 1 == resets.messages());
+}
+
+TEST_CASE("a connection per request to a closed port fails, naming the refusal") {
+  const std::uint16_t refusing_port = gotit::pick_free_port();
+  RunOptions options = churn(refusing_port);
+  std::string message;
+  try {
+    gotit::run_bench(options);
+  } catch (const gotit::BenchError& error) {
+    message = error.what();
+  }
+  CHECK(message.find("Connection refused") != std::string::npos);
+}
+
+TEST_CASE("--interval gives a record per interval of the load") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.interval_s = 0.1;
+  options.duration_s = 0.45;
+  options.warmup_s = 0.1;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.intervals.size() >= 4);
+  CHECK(result.intervals.size() <= 6);
+  for (const auto& interval : result.intervals) {
+    CHECK(interval.requests_per_s > 0);
+    CHECK(interval.p99_ns > 0);
+    CHECK(interval.open == 4);
+  }
+  CHECK(gotit::format_json(result).find("\"intervals\": [{\"end_s\": ") != std::string::npos);
+}
