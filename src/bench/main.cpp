@@ -8,6 +8,7 @@
 
 #include "gotit/bench/compare.hpp"
 #include "gotit/bench/driver.hpp"
+#include "gotit/bench/hdr_output.hpp"
 #include "gotit/bench/options.hpp"
 #include "gotit/bench/report.hpp"
 #include "gotit/common/net.hpp"
@@ -19,6 +20,7 @@ int run_command(const gotit::RunOptions& options) {
   const gotit::RunResult result = gotit::run_bench(options);
   std::cout << gotit::format_table(result) << std::flush;
   if (!options.json_path.empty()) gotit::write_file(options.json_path, gotit::format_json(result) + "\n");
+  if (!options.hdr_path.empty()) gotit::write_file(options.hdr_path, gotit::format_hgrm(result.latency));
   if (!options.csv_path.empty()) {
     gotit::write_file(options.csv_path, gotit::csv_header({}) + gotit::csv_row({}, result));
   }
