@@ -13,6 +13,7 @@
 #include "gotit/bench/driver.hpp"
 #include "gotit/bench/report.hpp"
 #include "gotit/bench/server_process.hpp"
+#include "gotit/bench/sweep.hpp"
 #include "support/line_server.hpp"
 #include "support/process.hpp"
 
@@ -349,4 +350,48 @@ TEST_CASE("--interval gives a record per interval of the load") {
     CHECK(interval.open == 4);
   }
   CHECK(gotit::format_json(result).find("\"intervals\": [{\"end_s\": ") != std::string::npos);
+}
+
+TEST_CASE("sweep finds the knee of a server that slows down above a known rate, within one step") {
+  // Above 3000 messages/s every message costs 2 ms: capacity collapses to
+  // 500/s, so p99 explodes past 3000 and stays low below it.
+  LineServer server({gotit::ReplyMode::gotit, Fault::slow_above_rate, 3000, 2000});
+  RunOptions options = quick(server.port());
+  options.depth = 16;
+  options.duration_s = 0.3;
+  options.warmup_s = 0.1;
+  gotit::SweepOptions sweep;
+  sweep.from = 500;
+  sweep.to = 8000;
+  sweep.steps = 5;  // 500, 1000, 2000, 4000, 8000
+  sweep.target_p99_us = 5000;
+  const gotit::SweepResult result = gotit::run_sweep(options, sweep, {});
+  std::string steps;
+  for (const auto& step : result.steps) steps += gotit::format_sweep_step(step) + "\n";
+  INFO(steps << gotit::format_sweep_summary(result, sweep));
+  REQUIRE(result.knee);
+  CHECK(*result.knee == Approx(2000));
+  REQUIRE(result.steps.size() >= 4);
+  CHECK(result.steps[2].result.latency.count() > 0);
+  CHECK(gotit::us(result.steps[3].result.latency.percentile(99)) > 5000);
+  // Below the knee every scheduled request went out and came back.
+  CHECK(result.steps[0].kept_up);
+  CHECK(result.steps[0].result.throughput() == Approx(500).epsilon(0.05));
+}
+
+TEST_CASE("sweep stops early, and says so, when the server cannot keep up") {
+  LineServer server({gotit::ReplyMode::gotit, Fault::slow_above_rate, 0, 2000});  // always 2 ms: 500/s
+  RunOptions options = quick(server.port());
+  options.depth = 4;
+  options.duration_s = 0.3;
+  options.warmup_s = 0.05;
+  gotit::SweepOptions sweep;
+  sweep.from = 200;
+  sweep.to = 12800;
+  sweep.steps = 4;  // 200, 800, 3200, 12800
+  const gotit::SweepResult result = gotit::run_sweep(options, sweep, {});
+  INFO(gotit::format_sweep_summary(result, sweep));
+  CHECK(result.steps.size() == 2);
+  CHECK(!result.steps.back().kept_up);
+  CHECK(result.stopped_early.find("cannot keep up") != std::string::npos);
 }
