@@ -282,9 +282,10 @@ TEST_CASE("a connection per request: every connection and reply counted, from ei
   CHECK(result.replies > 20);
   CHECK(result.replies == result.requests_sent);
   CHECK(server.messages() == result.replies);
-  // One connection per reply, and the few that connected as the window closed.
+  // One connection per reply, and at most one per client still being
+  // opened when the run ended.
   CHECK(server.accepted() >= result.replies);
-  CHECK(server.accepted() <= result.connect_time.count());
+  CHECK(server.accepted() <= result.replies + 2 * 4);
   CHECK(result.connect_time.count() >= result.replies);  // the last ones connect after the window
   CHECK(result.connect_time.count() <= result.replies + 4);
   CHECK(server.peers().size() == 8);  // 127.0.0.1-127.0.0.8, chosen on its own
