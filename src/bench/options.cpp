@@ -135,6 +135,7 @@ void add_compare_options(CLI::App& app, CompareOptions& options) {
   app.add_option("--max-idle-iterative", options.max_idle_iterative,
                  "Most idle connections given to blocking-iterative (default 1000)");
   app.add_flag("!--no-progress", options.progress, "No progress lines on stderr");
+  add_compare_extras(app, options);
 }
 
 void finish_compare_options(CompareOptions& options) {
@@ -153,6 +154,7 @@ void finish_compare_options(CompareOptions& options) {
   if (options.idle.empty() || options.conns.empty() || options.depth.empty()) {
     throw UsageError("--idle, --conns and --depth need at least one value each");
   }
+  finish_compare_extras(options);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// The options `run` gained for the measurements beyond one closed or open
+// The options `run` and `compare` gained for the measurements beyond one closed or open
 // loop: the connection rate, a time series, the latency spectrum. Kept
 // apart from options.cpp so each stays one screen of wiring.
 #include <fmt/format.h>
@@ -39,6 +39,41 @@ void finish_run_extras(RunOptions& options) {
   if (options.depth != 1) throw UsageError("--new-connection-per-request sends one request: --depth must be 1");
   if (options.rate > 0) throw UsageError("--new-connection-per-request is a closed loop: no --rate");
   if (options.sequence_tags) throw UsageError("--new-connection-per-request: one request, nothing to order");
+}
+
+}  // namespace gotit
+
+namespace gotit {
+
+void add_compare_extras(CLI::App& app, CompareOptions& options) {
+  app.add_option("--churn-clients", options.churn_clients,
+                 "Connection-rate scenario: clients looping connect, request, reply, close (default 8; 0: skip)");
+  app.add_option("--sweep-from", options.sweep_from, "Sweep: first offered rate, requests/s (default 5000)");
+  app.add_option("--sweep-to", options.sweep_to, "Sweep: last offered rate, requests/s (default 320000)");
+  app.add_option("--sweep-steps", options.sweep_steps, "Sweep: rates, geometric (default 4; 0: skip)");
+  app.add_flag("--full", options.full,
+               "The long version: 2 s measured after 0.5 s warm-up per scenario, and a sweep of 9 rates "
+               "from 2500 to 640000 requests/s (overrides --duration, --warmup and the sweep rates)");
+}
+
+void finish_compare_extras(CompareOptions& options) {
+  if (options.full) {
+    options.duration_s = 2.0;
+    options.warmup_s = 0.5;
+    options.sweep_from = 2500;
+    options.sweep_to = 640000;
+    options.sweep_steps = 9;
+  }
+  if (options.churn_clients < 0 || options.churn_clients > 1000) {
+    throw UsageError(fmt::format("--churn-clients must be 0..1000, got {}", options.churn_clients));
+  }
+  if (options.sweep_steps < 0 || options.sweep_steps > 30) {
+    throw UsageError(fmt::format("--sweep-steps must be 0..30, got {}", options.sweep_steps));
+  }
+  if (!(options.sweep_from > 0 && options.sweep_to >= options.sweep_from && options.sweep_to <= 1e9)) {
+    throw UsageError(fmt::format("--sweep-from and --sweep-to must be rates with 0 < from <= to, got {} and {}",
+                                 options.sweep_from, options.sweep_to));
+  }
 }
 
 }  // namespace gotit

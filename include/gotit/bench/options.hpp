@@ -80,6 +80,12 @@ struct CompareOptions {
   int max_idle_fork = 1000;
   int max_idle_iterative = 1000;
   bool progress = true;
+  // The connection-rate scenario and the sweep (compare_extras.cpp).
+  int churn_clients = 8;
+  double sweep_from = 5000;
+  double sweep_to = 320000;
+  int sweep_steps = 4;
+  bool full = false;
 };
 
 // Raw text of the run options, converted by finish_run_options.
@@ -104,6 +110,8 @@ void finish_run_extras(RunOptions& options);
 
 void add_compare_options(CLI::App& app, CompareOptions& options);
 void finish_compare_options(CompareOptions& options);
+void add_compare_extras(CLI::App& app, CompareOptions& options);
+void finish_compare_extras(CompareOptions& options);
 
 // "PING\\r\\n" -> "PING\r\n". Understands \r \n \t \\ and \xHH.
 std::string unescape(std::string_view text);
