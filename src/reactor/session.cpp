@@ -124,8 +124,17 @@ void Session::handle_readable(short what) {
   const std::size_t budget = context_.reader == Reader::bufferevent
                                  ? std::numeric_limits<std::size_t>::max()
                                  : kReadSharePerTurn;
-  const ReadStop stop = read_requests(budget, ReadUntil::short_read);
+  ReadStop stop = read_requests(budget, ReadUntil::short_read);
   if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  // A pass stops at the output high-water mark. If the flush got it all
+  // into the kernel there is no throttle, and with --reader bufferevent the
+  // bytes left in the input evbuffer would wait for a callback that never
+  // comes: go on. (direct: they wait in the kernel; the event comes back.)
+  while (stop == ReadStop::for_now && queued_output(bev_.get()) <= context_.output_high_water &&
+         input_waiting()) {
+    stop = read_requests(budget, ReadUntil::short_read);
+    if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  }
   switch (stop) {
     case ReadStop::for_now:
       return throttle_if_over_high_water();
@@ -189,6 +198,11 @@ ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
   }
 }
 
+// Bytes libevent has read and we have not taken: only with --reader bufferevent.
+bool Session::input_waiting() {
+  return evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0;
+}
+
 // --reader direct: recv() into our buffer. --reader bufferevent: copy out
 // of the input evbuffer; when it is empty, that is EAGAIN -- except in the
 // last pass at a stop, which goes on to recv() what the kernel still holds
@@ -245,7 +259,7 @@ void Session::handle_output_written() {
       // --reader bufferevent: bytes left in the input evbuffer when we
       // stopped get no new callback; answer them now. (direct: they wait
       // in the kernel, and the level-triggered event reports them.)
-      if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) handle_readable(EV_READ);
+      if (input_waiting()) handle_readable(EV_READ);
       return;
     case SessionState::flushing_to_close:
       if (queued_output(bev_.get()) == 0) close_now();

@@ -132,6 +132,23 @@ TEST_CASE("in-process: each reader takes the bytes by its own path") {
   }
 }
 
+// A pass stops at the output high-water mark; when the replies then all go
+// straight into the kernel nothing is throttled, and the rest of what has
+// arrived must still be answered -- with --reader bufferevent it sits in the
+// input evbuffer, where no new callback reports it.
+TEST_CASE("in-process: a pass cut short at the high-water mark goes on") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
+  gotit::ReactorOptions options = local_options();
+  options.output_high_water = 1024;
+  options.reader = reader;
+  ServerThread server(options);
+  TestClient client(server.port());
+  client.send(repeat("hello\n", 10'000));
+  CHECK(client.read_lines(10'000) == std::vector<std::string>(10'000, "Got it!\n"));
+  CHECK(server.stop());
+}
+
 TEST_CASE("in-process: a client that never reads is throttled, others are still answered") {
   const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
   INFO("reader " << gotit::to_string(reader));

@@ -134,6 +134,7 @@ class Session {
 
   // Reads and answers what has arrived; see the definition.
   ReadStop read_requests(std::size_t budget, ReadUntil until);
+  bool input_waiting();  // bytes in the input evbuffer (--reader bufferevent only)
   // One read into `buffer` from the reader in effect: recv()'s contract.
   ssize_t read_some(char* buffer, std::size_t size, ReadUntil until);
   // After EOF: the bytes after the last '\n' are one last message.
