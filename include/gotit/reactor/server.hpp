@@ -9,12 +9,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <event2/listener.h>
 
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/net.hpp"
+#include "gotit/reactor/agent.hpp"
 #include "gotit/reactor/connection.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/stats.hpp"
@@ -48,6 +50,7 @@ class ReactorServer {
   std::uint16_t port() const { return local_port(listening_fd_); }
   std::string_view backend() const;  // the method libevent really uses
   std::size_t max_conns() const { return max_conns_; }
+  const AgentPort* agent() const { return agent_ ? &*agent_ : nullptr; }  // null without --agent-port
 
  private:
   static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
@@ -57,6 +60,7 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
   void size_capacity(std::uint64_t file_limit);
@@ -66,6 +70,7 @@ class ReactorServer {
   void reject_full(int fd);
   void pause_accepting(int error);
   void stop(std::string_view why);
+  void begin_grace(std::string_view why);
   void print_stats_line();
 
   ReactorOptions options_;
@@ -74,6 +79,7 @@ class ReactorServer {
   int listening_fd_ = -1;          // owned by listener_
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
+  bool grace_begun_ = false;       // a stop signal started --stop-grace
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
   } last_tick_;
@@ -85,6 +91,8 @@ class ReactorServer {
   EventPtr stats_timer_;
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
+  EventPtr grace_timer_;             // ends --stop-grace
+  std::optional<AgentPort> agent_;   // --agent-port
   ServingContext context_;           // the connections and what they share
 };
 
