@@ -48,7 +48,6 @@ void AgentPort::answer(int fd) {
     log::at(log::Level::connection, "agent fd {}: send: {}", fd, std::strerror(errno));
   }
   if (::close(fd) != 0) log::error("agent: close fd {}: {}", fd, std::strerror(errno));
-  answered_.add();
 }
 
 // accept() failed past what libevent retries itself (EMFILE, most likely).

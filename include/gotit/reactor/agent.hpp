@@ -21,12 +21,11 @@
 
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/net.hpp"
-#include "gotit/reactor/stats.hpp"
 
 namespace gotit {
 
 // Owns the agent's listening socket, registered on the server's event_base.
-// Loop thread only, except answered(), which any thread may read.
+// Loop thread only.
 class AgentPort {
  public:
   // Listens on `where` (port 0 picks a free one) on `base`, which must
@@ -41,7 +40,6 @@ class AgentPort {
   void begin_drain() { draining_ = true; }
   bool draining() const { return draining_; }
   std::uint16_t port() const { return local_port(fd_); }
-  std::uint64_t answered() const { return answered_.get(); }
 
   // The line a check gets, with its '\n'.
   static std::string reply_line(bool draining, std::size_t max_conns);
@@ -54,7 +52,6 @@ class AgentPort {
 
   std::size_t max_conns_;
   bool draining_ = false;
-  Counter answered_;           // checks answered
   int fd_ = -1;                // owned by listener_
   ListenerPtr listener_;
   EventPtr retry_;             // re-enables the listener after an accept error
