@@ -49,6 +49,19 @@ def read_line_and_close(port, send=b"", timeout=3.0):
             data += chunk
 
 
+def ask(port, line=b"hello\n", timeout=3.0):
+    """One request on a new connection; returns the reply line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(line)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
 class Reactor:
     """A gotit-reactor on 127.0.0.1 with --port 0 and --agent-port 0; stderr
     goes to a file in `workdir`. Killed by PID if still running at close()."""

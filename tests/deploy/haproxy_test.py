@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from gotit_processes import Reactor, free_port, wait_for
+from gotit_processes import Reactor, ask, free_port, wait_for
 from haproxy_setup import HAProxy, require_haproxy, test_config
 
 DEPTH = 4
@@ -43,7 +43,7 @@ def main(reactor_binary, bench_binary, template, allow_issue_10):
                      "all three backends UP")
             bench = Bench(bench_binary, port, workdir)
             every_reply_right(proxy, bench)
-            resets = rolling_stop(proxy, bench, backends["gotit2"])
+            resets = rolling_stop(proxy, bench, backends["gotit2"], port)
             stopped_backend_marked_down(proxy, bench, backends["gotit3"])
             # KNOWN (issue 10): the graceful stop may reset a connection that
             # still has unread pipelined requests; HAProxy logs that as "SD".
@@ -99,7 +99,7 @@ def every_reply_right(proxy, bench):
           f"connections per backend {dict((n, after[n] - before[n]) for n in after)}: ok")
 
 
-def rolling_stop(proxy, bench, victim):
+def rolling_stop(proxy, bench, victim, port):
     started = bench.start(12, 4, "rolling")
     time.sleep(1.3)  # the load is in its measured window
     held = int(proxy.servers()[victim.name]["scur"])
@@ -108,6 +108,10 @@ def rolling_stop(proxy, bench, victim):
     wait_for(lambda: proxy.servers()[victim.name]["status"].startswith("DRAIN"), GRACE_S,
              f"haproxy to see {victim.name}'s agent say drain")
     sessions_at_drain = int(proxy.servers()[victim.name]["stot"])
+    # New clients while the victim drains (its listener is still open for
+    # the grace): all answered, none sent to the victim.
+    fresh = [ask(port) for _ in range(9)]
+    assert fresh == [b"Got it!\n"] * 9, fresh
     code = victim.wait(15)
     code_bench, result, out = Bench.finish(started)
     sessions_after = int(proxy.servers()[victim.name]["stot"])
@@ -133,7 +137,7 @@ def rolling_stop(proxy, bench, victim):
     print(f"2. rolling stop: {victim.name} held {held} bench connections, exited 0, no new "
           f"connection after drain; bench: {result['replies']} replies right, {closed} connections "
           f"closed by the server, {result['missing_replies']} requests in flight at those closes "
-          f"unanswered; haproxy session ends for {victim.name}: {sorted(set(ends))}")
+          f"unanswered; 9 new clients during the drain all went elsewhere; haproxy session ends for {victim.name}: {sorted(set(ends))}")
     return resets
 
 
