@@ -44,6 +44,14 @@ inline constexpr std::chrono::seconds kLingerBound{2};
 // replies wait is not coming back soon.
 inline constexpr std::chrono::seconds kSlowReaderTimeout{10};
 
+// A graceful stop (SIGINT/SIGTERM) in both servers: answer the complete
+// requests already received -- at most this many bytes of them per
+// connection, so a peer that keeps streaming cannot hold the stop open --
+// send the replies, FIN after the last whole one, then read and drop input
+// until the peer closes (drained) or --shutdown-timeout passes (cut).
+inline constexpr std::size_t kStopPassBytes = 1 << 20;
+inline constexpr std::chrono::seconds kDefaultShutdownTimeout{10};
+
 enum class ReplyMode { gotit, echo };
 
 // Parses "gotit" or "echo"; nullopt for anything else.

@@ -61,6 +61,7 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_stop_timeout(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
   void size_capacity(const ServerCapacity& capacity);
@@ -87,6 +88,7 @@ class ReactorServer {
   ListenerPtr listener_;
   EventPtr resume_accepting_;        // re-enables the listener after EMFILE
   EventPtr stats_timer_;
+  EventPtr stop_timer_;              // --shutdown-timeout: cuts what a stop left open
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
   ServingContext context_;           // the sessions and what they share
