@@ -3,7 +3,7 @@
 // protocol half (Replier, common/replier.hpp) and the steps are the same,
 // in the same order and under the same names. What differs is who waits and
 // where: here the client's own thread (or process) waits -- in poll() for
-// bytes (wait_for_bytes), in send() for room (flush_replies) -- while in the
+// bytes (wait_for_bytes) and for room (wait_for_room) -- while in the
 // reactor one event loop waits for every peer at once and calls back.
 #include "session.hpp"
 
@@ -74,6 +74,7 @@ class Session {
   void count(Replier::Framed framed);
   void flush_replies();
   void wait_for_room(Clock::time_point deadline);
+  void start_discarding();
   bool discard_input(Clock::time_point deadline);
   Ending answer_what_has_arrived();
   void note_stop();
@@ -220,12 +221,17 @@ void Session::wait_for_room(Clock::time_point deadline) {
 // client. So, as nginx's lingering_close: FIN after the replies, then read
 // and discard until the client closes or the bound passes.
 Ending Session::linger(Ending why) {
-  if (::shutdown(fd_, SHUT_WR) != 0) throw SystemError("shutdown", errno);
+  start_discarding();
   const Clock::time_point own =
       why == Ending::stopped ? Clock::time_point::max() : Clock::now() + kLingerBound;
   const bool client_closed = discard_input(own);
   if (!stopping_) return why;
   return client_closed ? Ending::drained : Ending::cut;
+}
+
+// The replies are all sent, so the FIN goes right after the last one.
+void Session::start_discarding() {
+  if (::shutdown(fd_, SHUT_WR) != 0) throw SystemError("shutdown", errno);
 }
 
 // Reads and drops input until EOF (true) or the deadline (false). A stop

@@ -335,6 +335,13 @@ std::optional<int> summary_count(const std::string& err, const std::string& what
   return std::nullopt;
 }
 
+// One request answered: the server has accepted `client` (the iterative
+// model refuses, at a stop, the clients still in its accept queue).
+void check_served(TestClient& client, const std::string& expected_reply) {
+  client.send("served?\n");
+  REQUIRE(client.read_line() == expected_reply);
+}
+
 // Sends without blocking until the server stops taking bytes for `quiet`
 // (its buffers and ours are full), at most `limit` bytes. Returns what it sent.
 std::size_t send_until_full(const TestClient& client, const std::string& chunk,
@@ -359,11 +366,18 @@ std::size_t send_until_full(const TestClient& client, const std::string& chunk,
 TEST_CASE("stop: pipelined requests, replies unread: whole replies in order, then EOF") {
   EchoServer server;
   TestClient client(server.port);
+  check_served(client, "served?\n");
   const std::string requests = numbered_lines("request ", 20000);  // ~250 KB each way
   const std::size_t sent = send_until_full(client, requests, requests.size(), 300ms);
   REQUIRE(sent > 0);
   server.process.send_signal(SIGTERM);
-  const std::string received = client.read_until_close(20s);  // throws on ECONNRESET
+  std::string received;
+  try {
+    received = client.read_until_close(20s);  // throws on ECONNRESET
+  } catch (const std::exception& error) {
+    server.process.wait(15s);
+    FAIL(error.what() << "; server's stderr: " << server.process.stderr_text());
+  }
   INFO("sent " << sent << " bytes, received " << received.size());
   CHECK(!received.empty());
   CHECK(received.back() == '\n');                      // whole replies only...
@@ -380,6 +394,7 @@ TEST_CASE("stop: pipelined requests, replies unread: whole replies in order, the
 TEST_CASE("stop: a client that never reads is cut at --shutdown-timeout") {
   Server server({"--shutdown-timeout", "1"});
   TestClient client(server.port);
+  check_served(client, "Got it!\n");
   const std::string chunk = numbered_lines("never read ", 1000);
   REQUIRE(send_until_full(client, chunk, 64 << 20, 500ms) > 0);
   const auto signalled = std::chrono::steady_clock::now();
@@ -407,6 +422,7 @@ TEST_CASE("a client that reads a trickle is dropped by --write-timeout") {
   }
   Server server({"--write-timeout", "1"});
   TestClient client(server.port);
+  check_served(client, "Got it!\n");
   const std::string chunk(4096, '\n');  // each read's replies: 256 x "Got it!\n"
   const std::size_t sent = send_until_full(client, chunk, 64 << 20, 500ms);
   REQUIRE(sent > 0);

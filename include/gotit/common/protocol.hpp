@@ -37,8 +37,8 @@ inline constexpr std::string_view kServerFullReply = "Error: server full\n";
 inline constexpr std::chrono::seconds kLingerBound{2};
 
 // A peer that takes none of its queued replies for this long is closed, in
-// both servers (the reactor's --write-timeout default; SO_SNDTIMEO in the
-// blocking one). 10 s, the shorter of the two bounds the servers had (30 s
+// both servers (the --write-timeout default of both; in the blocking one a
+// deadline for each batch of replies). 10 s, the shorter of the two bounds the servers had (30 s
 // and 10 s): in the iterative blocking model such a peer holds the whole
 // server for this long, and a peer that reads nothing for 10 s while its
 // replies wait is not coming back soon.
