@@ -14,6 +14,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "gotit/common/keepalive.hpp"
 #include "gotit/common/log.hpp"
 
 namespace gotit::blocking {
@@ -177,6 +178,7 @@ void serve_connection(const Connection& connection, ReplyMode reply, int stop_fd
     if (ending == Ending::oversized) linger(connection.fd.get(), stop_fd);
   } catch (const SystemError& error) {
     const int code = error.error_number();
+    if (is_reaped_peer_error(code)) counters.reaped.fetch_add(1, std::memory_order_relaxed);
     ending = code == ECONNRESET || code == EPIPE          ? Ending::reset
              : code == EAGAIN || code == EWOULDBLOCK ? Ending::not_reading
                                                      : Ending::failed;
