@@ -53,13 +53,25 @@ int int_option(int fd, int level, int name) {
   return value;
 }
 
-// Connects, exchanges one line (so the server has surely accepted and, in
-// the fork model, forked), and returns the server's end of the connection.
-gotit::UniqueFd served_socket(ChildProcess& server, gotit::test::TestClient& client) {
-  client.send("hello\n");
-  CHECK(client.read_line() == "Got it!\n");
-  return gotit::test::borrow_server_socket(server.pid(), client.fd());
-}
+// A server of `kind` started with `options`, one client that has exchanged
+// a line with it (so it is surely accepted and, in the fork model, forked),
+// and a copy of the server's end of that connection.
+struct Served {
+  Served(const ServerKind& kind, const std::vector<std::string>& options)
+      : server(kind.path, plus(plus({"--port", "0"}, options), kind.args)),
+        client(server.wait_for_port()),
+        socket(exchanged(server, client)) {}
+
+  static gotit::UniqueFd exchanged(ChildProcess& server, gotit::test::TestClient& client) {
+    client.send("hello\n");
+    CHECK(client.read_line() == "Got it!\n");
+    return gotit::test::borrow_server_socket(server.pid(), client.fd());
+  }
+
+  ChildProcess server;
+  gotit::test::TestClient client;
+  gotit::UniqueFd socket;
+};
 
 void check_timers(int fd, std::chrono::seconds idle) {
   const gotit::KeepaliveTimers want = gotit::keepalive_timers(idle);
@@ -89,26 +101,15 @@ TEST_CASE("every accepted socket carries the keepalive options of the listener")
   for (const ServerKind& kind : every_server()) {
     DYNAMIC_SECTION(kind.name) {
       SECTION("by default: 300 s") {
-        ChildProcess server(kind.path, plus({"--port", "0"}, kind.args));
-        const std::uint16_t port = server.wait_for_port();
-        gotit::test::TestClient client(port);
-        const gotit::UniqueFd socket = served_socket(server, client);
-        check_timers(socket.get(), 300s);
+        check_timers(Served(kind, {}).socket.get(), 300s);
       }
       SECTION("--tcp-keepalive 120") {
-        ChildProcess server(kind.path, plus({"--port", "0", "--tcp-keepalive", "120"}, kind.args));
-        const std::uint16_t port = server.wait_for_port();
-        gotit::test::TestClient client(port);
-        const gotit::UniqueFd socket = served_socket(server, client);
-        check_timers(socket.get(), 120s);
+        check_timers(Served(kind, {"--tcp-keepalive", "120"}).socket.get(), 120s);
       }
       SECTION("--tcp-keepalive 0 turns it off") {
-        ChildProcess server(kind.path, plus({"--port", "0", "--tcp-keepalive", "0"}, kind.args));
-        const std::uint16_t port = server.wait_for_port();
-        gotit::test::TestClient client(port);
-        const gotit::UniqueFd socket = served_socket(server, client);
-        CHECK(int_option(socket.get(), SOL_SOCKET, SO_KEEPALIVE) == 0);
-        CHECK(int_option(socket.get(), IPPROTO_TCP, TCP_USER_TIMEOUT) == 0);
+        const Served served(kind, {"--tcp-keepalive", "0"});
+        CHECK(int_option(served.socket.get(), SOL_SOCKET, SO_KEEPALIVE) == 0);
+        CHECK(int_option(served.socket.get(), IPPROTO_TCP, TCP_USER_TIMEOUT) == 0);
       }
     }
   }
