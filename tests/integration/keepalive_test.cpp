@@ -139,11 +139,29 @@ bool logged_reaping(const ChildProcess& server) {
          log.find("No route to host") != std::string::npos;
 }
 
-}  // namespace
-
 // Keepalive 2 s: probes every 1 s, 2 of them, so the kernel gives up 4 s
 // after the peer last spoke. Slack for a loaded machine on top.
 constexpr auto kReapWithin = 4s + 4s;
+
+// Takes the client's link down and waits until the server logs (-v) that
+// the kernel gave up on the peer; returns how long that took.
+std::chrono::duration<double> cut_and_time_reaping(gotit::test::NetnsPair& network,
+                                                   const ChildProcess& server) {
+  const auto cut = std::chrono::steady_clock::now();
+  network.cut_client();
+  REQUIRE(gotit::test::eventually([&] { return logged_reaping(server); }, kReapWithin));
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - cut;
+  UNSCOPED_INFO("reaped " << took.count() << " s after the cut");
+  return took;
+}
+
+std::string stop_and_read_summary(ChildProcess& server) {
+  server.send_signal(SIGTERM);
+  REQUIRE(server.wait());
+  return server.stderr_text();
+}
+
+}  // namespace
 
 TEST_CASE("a peer that vanishes without FIN or RST is reaped and counted") {
   gotit::test::NetnsPair network;
@@ -161,21 +179,26 @@ TEST_CASE("a peer that vanishes without FIN or RST is reaped and counted") {
       {"blocking threads", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "threads"}, "1 reaped by keepalive"},
       {"blocking fork", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "fork"}, "1 reaped by keepalive"}};
   for (const Case& each : cases) {
-    DYNAMIC_SECTION(each.name) {
+    DYNAMIC_SECTION(each.name << ", idle when it vanished") {
       ChildProcess server(network.ip_path(),
                           network.in_server_namespace(each.path, plus(base, each.args)));
       const std::uint16_t port = server.wait_for_port();
       const gotit::UniqueFd ghost = network.connect_from_client(port);
       exchange(ghost.get(), "still here\n");
-      const auto cut = std::chrono::steady_clock::now();
-      network.cut_client();
-      REQUIRE(gotit::test::eventually([&] { return logged_reaping(server); }, kReapWithin));
-      const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut);
-      INFO("reaped after " << took.count() << " s");
+      const auto took = cut_and_time_reaping(network, server);
       CHECK(took > 2s);  // not before the idle time: the peer was reaped, not refused
-      server.send_signal(SIGTERM);
-      REQUIRE(server.wait());
-      CHECK(server.stderr_text().find(each.counted) != std::string::npos);
+      CHECK(stop_and_read_summary(server).find(each.counted) != std::string::npos);
+    }
+    // Not idle, so keepalive never starts: TCP_USER_TIMEOUT ends it, after
+    // the server's replies (or its zero-window probes) go unacknowledged.
+    DYNAMIC_SECTION(each.name << ", its replies unacknowledged when it vanished") {
+      ChildProcess server(network.ip_path(),
+                          network.in_server_namespace(each.path, plus(base, each.args)));
+      const std::uint16_t port = server.wait_for_port();
+      const gotit::UniqueFd ghost = network.connect_from_client(port);
+      REQUIRE(gotit::test::send_without_reading(ghost.get(), 300ms).stopped);
+      cut_and_time_reaping(network, server);
+      CHECK(stop_and_read_summary(server).find(each.counted) != std::string::npos);
     }
   }
 }
