@@ -35,6 +35,7 @@ struct ServerKind {
 
 std::vector<ServerKind> every_server() {
   return {{"reactor epoll", GOTIT_GOTIT_REACTOR_BIN, {"--backend", "epoll"}},
+          {"reactor --reader bufferevent", GOTIT_GOTIT_REACTOR_BIN, {"--reader", "bufferevent"}},
           {"reactor poll", GOTIT_GOTIT_REACTOR_BIN, {"--backend", "poll"}},
           {"blocking iterative", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "iterative"}},
           {"blocking threads", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "threads"}},
@@ -176,6 +177,8 @@ TEST_CASE("a peer that vanishes without FIN or RST is reaped and counted") {
   };
   const std::vector<Case> cases{
       {"reactor epoll", GOTIT_GOTIT_REACTOR_BIN, {"--backend", "epoll"}, "reaped by keepalive 1"},
+      {"reactor --reader bufferevent", GOTIT_GOTIT_REACTOR_BIN, {"--reader", "bufferevent"},
+       "reaped by keepalive 1"},
       {"blocking threads", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "threads"}, "1 reaped by keepalive"},
       {"blocking fork", GOTIT_GOTIT_BLOCKING_BIN, {"--model", "fork"}, "1 reaped by keepalive"}};
   for (const Case& each : cases) {
