@@ -24,8 +24,9 @@ std::string_view to_string(BlockingModel model) {
 
 std::string format_summary(const ServerTotals& totals) {
   return fmt::format("stopped: {} connections, {} messages, {} bytes in, {} bytes out, "
-                     "{} drained, {} cut", totals.connections, totals.messages,
-                     totals.bytes_in, totals.bytes_out, totals.drained, totals.cut);
+                     "{} reaped by keepalive, {} drained, {} cut", totals.connections,
+                     totals.messages, totals.bytes_in, totals.bytes_out, totals.reaped,
+                     totals.drained, totals.cut);
 }
 
 struct BlockingServer::State {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "gotit/common/keepalive.hpp"
 #include "gotit/common/log.hpp"
 #include "gotit/common/replier.hpp"
 
@@ -292,6 +293,7 @@ void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLi
     ending = out.at_stop ? Ending::cut : Ending::not_reading;
   } catch (const SystemError& error) {
     const int code = error.error_number();
+    if (is_reaped_peer_error(code)) counters.reaped.fetch_add(1, std::memory_order_relaxed);
     ending = code == ECONNRESET || code == EPIPE ? Ending::reset : Ending::failed;
     failure = error.what();
   } catch (const std::exception& error) {  // bad_alloc: lose this client, not the server

@@ -65,6 +65,11 @@ ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) 
   size_capacity(capacity);
   start_listening();
   add_internal_events();
+  if (options_.agent_port) {
+    ListenOptions where = options_.server.listen;
+    where.port = *options_.agent_port;
+    agent_.emplace(base_.get(), where, max_conns_);
+  }
 }
 
 // Teardown order, written once: sessions first (each frees its
@@ -81,6 +86,8 @@ ReactorServer::~ReactorServer() {
   sigint_.reset();
   sigterm_.reset();
   sigusr1_.reset();
+  grace_timer_.reset();
+  agent_.reset();
   base_.reset();
   stop_read_.reset();
   stop_write_.reset();
@@ -197,6 +204,8 @@ void ReactorServer::request_stop() {
 // it all: then the stop timer cuts whoever is left (a peer that never reads,
 // or never closes).
 void ReactorServer::stop(std::string_view why) {
+  if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
+  if (agent_) agent_->begin_drain();
   if (context_.stopping) {
     log::info("{} again: stopping at once, {} connections not flushed", why,
               context_.stats.open.get());
@@ -228,6 +237,28 @@ void ReactorServer::on_stop_timeout(evutil_socket_t, short, void* self) noexcept
     Session& session = *it++;  // step first: cut frees it
     session.cut();
   }
+}
+
+// --stop-grace: the agent says "drain" at once, but the listener stays open
+// for the grace, so a client the balancer sends before it has read "drain"
+// is still served. Then the ordinary graceful stop. A second stop request
+// during the grace ends it early; a third stops at once.
+void ReactorServer::begin_grace(std::string_view why) {
+  grace_begun_ = true;
+  if (agent_) agent_->begin_drain();
+  const timeval grace{static_cast<time_t>(options_.stop_grace.count()), 0};
+  grace_timer_.reset(evtimer_new(base_.get(), on_grace_over, this));
+  if (!grace_timer_ || evtimer_add(grace_timer_.get(), &grace) != 0) {
+    log::error("{}: cannot start the stop grace timer; stopping now", why);
+    return stop(why);
+  }
+  log::info("{}: draining; still accepting for {} s ({} open)", why,
+            options_.stop_grace.count(), context_.stats.open.get());
+}
+
+void ReactorServer::on_grace_over(evutil_socket_t, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  if (!server.context_.stopping) server.stop("stop grace over");
 }
 
 // A signal, delivered by libevent through its internal pipe as an ordinary
@@ -264,11 +295,12 @@ void ReactorServer::print_stats_line() {
   const auto seconds = static_cast<double>(options_.stats_interval.count());
   const RateBase now{s.accepted.get(), s.messages.get(), s.bytes_in.get(), s.bytes_out.get()};
   log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
-            "{:.0f} bytes out/s", s.open.get(),
+            "{:.0f} bytes out/s, {} reaped by keepalive", s.open.get(),
             static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
             static_cast<double>(now.messages - last_tick_.messages) / seconds,
             static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
-            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
+            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds,
+            s.peers_reaped.get());
   last_tick_ = now;
 }
 

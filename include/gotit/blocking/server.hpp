@@ -45,11 +45,13 @@ struct ServerTotals {
   std::uint64_t messages = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t reaped = 0;  // vanished peers dropped by TCP keepalive / user timeout
   std::uint64_t drained = 0;  // closed in order during the stop (FIN, then the client's EOF)
   std::uint64_t cut = 0;      // still open when --shutdown-timeout passed
 };
 
-// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 1 drained, 0 cut"
+// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 0 reaped by keepalive,
+//  1 drained, 0 cut"
 std::string format_summary(const ServerTotals& totals);
 
 // Owns the listening socket and the SIGINT/SIGTERM handlers (one per

@@ -29,12 +29,13 @@ struct ServerOptionText {
   std::string positional_port;
   std::string port;
   std::string backlog;
+  std::string tcp_keepalive;
   std::string reply = "gotit";
   std::string shutdown_timeout;
 };
 
-// Adds --port/PORT, --bind, --backlog, --reply, --shutdown-timeout, -v and
-// --version to `app`.
+// Adds --port/PORT, --bind, --backlog, --tcp-keepalive, --reply, --shutdown-timeout,
+// -v and --version to `app`.
 void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text);
 
 // Checks and converts the text gathered by add_server_options. Throws UsageError.
