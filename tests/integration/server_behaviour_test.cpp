@@ -367,10 +367,13 @@ TEST_CASE("stop: pipelined requests, replies unread: whole replies in order, the
   EchoServer server;
   TestClient client(server.port);
   check_served(client, "served?\n");
-  const std::string requests = numbered_lines("request ", 20000);  // ~250 KB each way
+  // ~3 MB: more than the socket buffers on both sides hold, so requests are
+  // still unread in the server's socket when the signal comes.
+  const std::string requests = numbered_lines("request ", 200000);
   const std::size_t sent = send_until_full(client, requests, requests.size(), 300ms);
   REQUIRE(sent > 0);
   server.process.send_signal(SIGTERM);
+  std::this_thread::sleep_for(300ms);  // the client reads only after the server's stop
   std::string received;
   try {
     received = client.read_until_close(20s);  // throws on ECONNRESET
