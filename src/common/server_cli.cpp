@@ -18,7 +18,19 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                  "Address to listen on (default: every address, IPv6 and IPv4)");
   app.add_option("--backlog", text.backlog,
                  fmt::format("Length of the kernel's accept queue (default {})", options.listen.backlog));
+  const KeepaliveTimers timers = keepalive_timers(options.listen.tcp_keepalive);
+  app.add_option("--tcp-keepalive", text.tcp_keepalive,
+                 fmt::format("Reap peers that vanish without FIN or RST: probe a peer silent "
+                             "for SECONDS every SECONDS/30 (1..10 s), drop it after 2..6 "
+                             "unanswered probes; 0: off (default {}: {} s x {}, reaped {} s "
+                             "after its last word)",
+                             timers.idle.count(), timers.interval.count(), timers.count,
+                             timers.user_timeout.count() / 1000));
   app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)");
+  app.add_option("--shutdown-timeout", text.shutdown_timeout,
+                 fmt::format("At SIGINT/SIGTERM: answer what has arrived, FIN, wait up to SECONDS "
+                             "for peers to close, then cut the rest (default {})",
+                             options.shutdown_timeout.count()));
   app.add_flag("-v,--verbose", options.verbose,
                "-v logs connection events, -vv every message (\"Here is the message: ...\")");
   app.set_version_flag("--version", kVersion);
@@ -35,11 +47,19 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
   if (!text.backlog.empty()) {
     options.listen.backlog = static_cast<int>(parse_count("backlog", text.backlog, 1, 1 << 20));
   }
+  if (!text.tcp_keepalive.empty()) {
+    options.listen.tcp_keepalive = std::chrono::seconds(
+        parse_count("tcp-keepalive", text.tcp_keepalive, 0, kMaxTcpKeepalive));
+  }
   const auto reply = parse_reply_mode(text.reply);
   if (!reply) {
     throw UsageError(fmt::format("reply must be gotit or echo, got '{}'", text.reply));
   }
   options.reply = *reply;
+  if (!text.shutdown_timeout.empty()) {
+    options.shutdown_timeout = std::chrono::seconds(
+        parse_count("shutdown-timeout", text.shutdown_timeout, 0, 24 * 60 * 60));
+  }
 }
 
 void print_error(const CLI::App& app, std::string_view message) {

@@ -80,6 +80,7 @@ ReactorServer::~ReactorServer() {
   context_.sessions.clear();
   listener_.reset();
   resume_accepting_.reset();
+  stop_timer_.reset();
   stats_timer_.reset();
   stop_event_.reset();
   sigint_.reset();
@@ -158,6 +159,8 @@ void ReactorServer::add_internal_events() {
   };
   resume_accepting_.reset(evtimer_new(base_.get(), on_resume_accepting, this));
   if (!resume_accepting_) throw SystemError("evtimer_new", ENOMEM);
+  stop_timer_.reset(evtimer_new(base_.get(), on_stop_timeout, this));
+  if (!stop_timer_) throw SystemError("evtimer_new", ENOMEM);
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
@@ -195,9 +198,11 @@ void ReactorServer::request_stop() {
 }
 
 // Graceful stop: close the listening socket (new clients are refused),
-// have every connection answer what it has, stop reading and flush; the
-// loop exits when the last connection is freed (ServingContext::release).
-// A peer that never reads is bounded by the write timeout.
+// have every connection answer what it has, flush, FIN and wait for the
+// peer's EOF (Session::begin_shutdown); the loop exits when the last
+// connection is freed (ServingContext::release). --shutdown-timeout bounds
+// it all: then the stop timer cuts whoever is left (a peer that never reads,
+// or never closes).
 void ReactorServer::stop(std::string_view why) {
   if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
   if (agent_) agent_->begin_drain();
@@ -212,11 +217,26 @@ void ReactorServer::stop(std::string_view why) {
   context_.stopping = true;
   listener_.reset();
   event_del(resume_accepting_.get());
+  const timeval bound{static_cast<time_t>(options_.server.shutdown_timeout.count()), 0};
+  if (evtimer_add(stop_timer_.get(), &bound) != 0) {
+    log::error("evtimer_add: the stop has no bound; a second signal ends it");
+  }
   for (auto it = context_.sessions.begin(); it != context_.sessions.end();) {
     Session& session = *it++;  // step first: begin_shutdown may free it
     session.begin_shutdown();
   }
   if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// --shutdown-timeout passed: cut every connection still open. The last
+// release ends the loop.
+void ReactorServer::on_stop_timeout(evutil_socket_t, short, void* self) noexcept {
+  auto& context = static_cast<ReactorServer*>(self)->context_;
+  log::info("shutdown timeout: cutting {} connections", context.stats.open.get());
+  for (auto it = context.sessions.begin(); it != context.sessions.end();) {
+    Session& session = *it++;  // step first: cut frees it
+    session.cut();
+  }
 }
 
 // --stop-grace: the agent says "drain" at once, but the listener stays open
@@ -275,11 +295,12 @@ void ReactorServer::print_stats_line() {
   const auto seconds = static_cast<double>(options_.stats_interval.count());
   const RateBase now{s.accepted.get(), s.messages.get(), s.bytes_in.get(), s.bytes_out.get()};
   log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
-            "{:.0f} bytes out/s", s.open.get(),
+            "{:.0f} bytes out/s, {} reaped by keepalive", s.open.get(),
             static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
             static_cast<double>(now.messages - last_tick_.messages) / seconds,
             static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
-            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
+            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds,
+            s.peers_reaped.get());
   last_tick_ = now;
 }
 

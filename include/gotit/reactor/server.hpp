@@ -64,6 +64,7 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_stop_timeout(evutil_socket_t, short, void* self) noexcept;
   static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
@@ -93,6 +94,7 @@ class ReactorServer {
   ListenerPtr listener_;
   EventPtr resume_accepting_;        // re-enables the listener after EMFILE
   EventPtr stats_timer_;
+  EventPtr stop_timer_;              // --shutdown-timeout: cuts what a stop left open
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
   EventPtr grace_timer_;             // ends --stop-grace

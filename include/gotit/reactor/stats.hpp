@@ -30,11 +30,14 @@ struct ReactorStats {
   Counter slow_reader_throttles;  // times a peer's output passed the high-water mark
   Counter write_timeouts;         // peers closed because they stopped reading for good
   Counter idle_timeouts;          // peers closed by --idle-timeout
+  Counter peers_reaped;           // vanished peers the kernel gave up on (--tcp-keepalive)
   Counter messages;               // complete messages answered
   Counter bytes_in;               // bytes read from peers
   Counter bytes_out;              // reply bytes produced (sent or queued)
   Counter bytes_via_input_buffer;  // bytes taken out of libevent's input evbuffer
                                    // (--reader bufferevent); 0 with --reader direct
+  Counter drained;                // closed in order during a stop (FIN, then the peer's EOF)
+  Counter cut;                    // still open when --shutdown-timeout passed: closed
   Counter open;                   // connections open now
   Counter peak;                   // most connections open at once
 };
