@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 
 #include <filesystem>
+#include <functional>
 #include <fmt/format.h>
 #include <iostream>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "gotit/bench/compare_servers.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/bench/server_process.hpp"
+#include "gotit/bench/sweep.hpp"
 
 namespace gotit {
 
@@ -20,6 +22,10 @@ namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(3);
+// The sweep's load: enough connections and depth that a fast server is
+// offered its highest rates, few enough that they need no idle-style caps.
+constexpr int kSweepConns = 10;
+constexpr int kSweepDepth = 16;
 
 std::string machine_description() {
   utsname names{};
@@ -61,11 +67,23 @@ RunOptions scenario_options(const CompareOptions& options, const ServerSpec& spe
   return run;
 }
 
+void add_note(CompareRun& run, const std::string& note) {
+  if (!note.empty()) run.note += (run.note.empty() ? "" : "; ") + note;
+}
+
+void record(CompareRun& run, RunResult result) {
+  run.result = std::move(result);
+  run.status = run.result.clean() ? RunStatus::ok : RunStatus::errors;
+  run.note = summarize_errors(run.result);
+}
+
 // Starts the server fresh (a stalled iterative server or a peak RSS must not
-// leak into the next scenario), runs the bench, stops the server.
-CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, CompareRun run) {
-  const std::string log = fmt::format("{}/logs/{}-idle{}-conns{}-depth{}.log", options.out_dir, spec.name,
-                                      run.idle, run.conns, run.depth);
+// leak into the next scenario), lets `measure` run the bench against it
+// (filling `runs`), stops the server. What goes wrong is noted on every run.
+void with_server(const CompareOptions& options, const ServerSpec& spec, const std::string& log_name,
+                 std::vector<CompareRun>& runs, const std::function<void(RunOptions&)>& measure,
+                 const RunOptions& base) {
+  const std::string log = fmt::format("{}/logs/{}-{}.log", options.out_dir, spec.name, log_name);
   try {
     std::uint16_t port = spec.announces_port ? 0 : pick_free_port();
     std::vector<std::string> args = spec.args;
@@ -78,27 +96,67 @@ CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, C
     } else {
       server.wait_until_connectable(port, kStartTimeout);
     }
-    RunOptions bench = scenario_options(options, spec, run.idle, run.conns, run.depth);
+    RunOptions bench = base;
     bench.port = port;
     bench.server_pid = server.pid();
     try {
-      run.result = run_bench(bench);
-      run.status = run.result.clean() ? RunStatus::ok : RunStatus::errors;
-      run.note = summarize_errors(run.result);
+      measure(bench);
     } catch (const BenchError& error) {
-      run.status = RunStatus::failed;
-      run.note = error.what();
+      runs.back().status = RunStatus::failed;
+      runs.back().note = error.what();
     }
-    if (const auto status = server.poll_exit()) {
-      run.note += (run.note.empty() ? "" : "; ") + ("the server ended during the run: " + describe_wait_status(*status));
-    }
+    std::string ended;
+    if (const auto status = server.poll_exit()) ended = "the server ended during the run: " + describe_wait_status(*status);
     const std::string stopped = server.stop(kStopGrace);
-    if (!stopped.empty()) run.note += (run.note.empty() ? "" : "; ") + ("stop: " + stopped);
+    for (CompareRun& run : runs) {
+      add_note(run, ended);
+      add_note(run, stopped.empty() ? "" : "stop: " + stopped);
+    }
   } catch (const std::exception& error) {
-    run.status = RunStatus::failed;
-    run.note = error.what();
+    runs.back().status = RunStatus::failed;
+    runs.back().note = error.what();
   }
-  return run;
+}
+
+CompareRun run_scenario(const CompareOptions& options, const ServerSpec& spec, CompareRun run) {
+  std::vector<CompareRun> runs{run};
+  with_server(options, spec, fmt::format("idle{}-conns{}-depth{}", run.idle, run.conns, run.depth), runs,
+              [&](RunOptions& bench) { record(runs.back(), run_bench(bench)); },
+              scenario_options(options, spec, run.idle, run.conns, run.depth));
+  return runs.back();
+}
+
+// The connection rate: --churn-clients clients, a connection per request.
+CompareRun run_churn(const CompareOptions& options, const ServerSpec& spec) {
+  std::vector<CompareRun> runs{CompareRun{spec.name, 0, options.churn_clients, 1, RunStatus::failed, "", {}}};
+  runs.back().scenario = "churn";
+  RunOptions base = scenario_options(options, spec, 0, options.churn_clients, 1);
+  base.new_connection_per_request = true;
+  with_server(options, spec, "churn", runs, [&](RunOptions& bench) { record(runs.back(), run_bench(bench)); },
+              base);
+  return runs.back();
+}
+
+// Latency against offered load: the sweep's steps, one run each, on one
+// server; it stops where the server stops keeping up.
+std::vector<CompareRun> run_sweep_steps(const CompareOptions& options, const ServerSpec& spec) {
+  std::vector<CompareRun> runs{CompareRun{spec.name, 0, kSweepConns, kSweepDepth, RunStatus::failed, "", {}}};
+  runs.back().scenario = "sweep";
+  runs.back().offered = options.sweep_from;
+  const SweepOptions sweep{options.sweep_from, options.sweep_to, options.sweep_steps, kCompareTargetP99Us};
+  with_server(options, spec, "sweep", runs, [&](RunOptions& bench) {
+    const SweepResult result = run_sweep(bench, sweep, {});
+    runs.clear();
+    for (const SweepStep& step : result.steps) {
+      CompareRun run{spec.name, 0, kSweepConns, kSweepDepth, RunStatus::ok, "", {}};
+      run.scenario = "sweep";
+      run.offered = step.offered;
+      record(run, step.result);
+      if (!step.kept_up) add_note(run, fmt::format("not kept up: {:.0f}/s achieved", step.result.throughput()));
+      runs.push_back(std::move(run));
+    }
+  }, scenario_options(options, spec, 0, kSweepConns, kSweepDepth));
+  return runs;
 }
 
 // Skipped on purpose, or nullopt: run it.
@@ -124,8 +182,12 @@ int run_compare(const CompareOptions& options, const std::string& command_line) 
   report.machine = machine_description();
   report.settings = fmt::format("{} s measured after {} s warm-up per scenario, replies missing after {} s; "
                                 "requests 'hello\\n' to gotit servers, 'version\\r\\n' to memcached, "
-                                "'PING\\r\\n' to redis; a fresh server per scenario",
-                                options.duration_s, options.warmup_s, options.timeout_s);
+                                "'PING\\r\\n' to redis; a fresh server per scenario; connection rate: {} clients, "
+                                "a connection per request; sweep: {} connections x depth {}, open loop at {} rates "
+                                "from {} to {} requests/s, knee at p99 <= {} us",
+                                options.duration_s, options.warmup_s, options.timeout_s, options.churn_clients,
+                                kSweepConns, kSweepDepth, options.sweep_steps, options.sweep_from, options.sweep_to,
+                                kCompareTargetP99Us);
   report.command = command_line;
   std::cout << "gotit-bench compare: " << report.machine << "\n" << report.settings << "\n" << std::flush;
 
@@ -150,6 +212,19 @@ int run_compare(const CompareOptions& options, const std::string& command_line) 
           std::cout << format_run_line(run) << "\n" << std::flush;
           report.runs.push_back(std::move(run));
         }
+      }
+    }
+    if (options.churn_clients > 0) {
+      CompareRun run = run_churn(options, spec);
+      measured += run.status == RunStatus::failed ? 0 : 1;
+      std::cout << format_run_line(run) << "\n" << std::flush;
+      report.runs.push_back(std::move(run));
+    }
+    if (options.sweep_steps > 0) {
+      for (CompareRun& run : run_sweep_steps(options, spec)) {
+        measured += run.status == RunStatus::failed ? 0 : 1;
+        std::cout << format_run_line(run) << "\n" << std::flush;
+        report.runs.push_back(std::move(run));
       }
     }
   }

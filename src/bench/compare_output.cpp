@@ -17,6 +17,7 @@
 #include "gotit/bench/compare_servers.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/bench/server_process.hpp"
+#include "gotit/bench/sweep.hpp"
 
 namespace gotit {
 
@@ -36,14 +37,25 @@ bool measured(const CompareRun& run) {
   return run.status == RunStatus::ok || run.status == RunStatus::errors;
 }
 
+// A sweep step below the knee: every request answered, p99 within target.
+bool meets_knee_target(const CompareRun& run) {
+  return run.status == RunStatus::ok && run.result.clean() &&
+         us(run.result.latency.percentile(99)) <= kCompareTargetP99Us;
+}
+
 }  // namespace
 
 std::string format_run_line(const CompareRun& run) {
-  std::string head = fmt::format("{:<20} idle {:>5}  conns {:>3}  depth {:>2}:", run.server, run.idle,
-                                 run.conns, run.depth);
+  std::string head = run.scenario == "churn"
+                         ? fmt::format("{:<20} connection rate, {:>3} clients:", run.server, run.conns)
+                     : run.scenario == "sweep"
+                         ? fmt::format("{:<20} sweep at {:>7.0f} requests/s:", run.server, run.offered)
+                         : fmt::format("{:<20} idle {:>5}  conns {:>3}  depth {:>2}:", run.server, run.idle,
+                                       run.conns, run.depth);
   if (!measured(run)) return fmt::format("{} {} ({})", head, to_string(run.status), run.note);
   const RunResult& r = run.result;
-  std::string line = fmt::format("{} {:>9.0f} req/s  p99 {:>12}", head, r.throughput(),
+  std::string line = fmt::format("{} {:>9.0f} {}/s  p99 {:>12}", head, r.throughput(),
+                                 run.scenario == "churn" ? "conn" : "req",
                                  r.latency.count() ? fmt::format("{:.1f} us", us(r.latency.percentile(99)))
                                                    : std::string("(no reply)"));
   if (r.server_at_end) line += fmt::format("  RSS {:>6.1f} MiB", mib(r.server_at_end->rss_bytes));
@@ -54,9 +66,10 @@ std::string format_run_line(const CompareRun& run) {
 namespace {
 
 std::string json_run(const CompareRun& run) {
-  return fmt::format("{{\"server\": {}, \"idle\": {}, \"conns\": {}, \"depth\": {}, \"status\": {}, "
-                     "\"note\": {}, \"result\": {}}}",
-                     json_string(run.server), run.idle, run.conns, run.depth, json_string(to_string(run.status)),
+  return fmt::format("{{\"server\": {}, \"scenario\": {}, \"offered_rps\": {}, \"idle\": {}, \"conns\": {}, "
+                     "\"depth\": {}, \"status\": {}, \"note\": {}, \"result\": {}}}",
+                     json_string(run.server), json_string(run.scenario), run.offered, run.idle, run.conns,
+                     run.depth, json_string(to_string(run.status)),
                      json_string(run.note), measured(run) ? format_json(run.result) : "null");
 }
 
@@ -72,6 +85,8 @@ std::string results_json(const CompareReport& report) {
 
 Columns run_columns(const CompareRun& run) {
   return {{"server", run.server},
+          {"scenario", run.scenario},
+          {"offered_rps", fmt::format("{:.0f}", run.offered)},
           {"scenario_idle", std::to_string(run.idle)},
           {"scenario_conns", std::to_string(run.conns)},
           {"scenario_depth", std::to_string(run.depth)},
@@ -91,6 +106,62 @@ std::string markdown_cell(std::string text) {
   return out;
 }
 
+std::string result_cell(const CompareRun& run) {
+  return run.status == RunStatus::ok && run.note.empty()
+             ? std::string("ok")
+             : fmt::format("{}: {}", to_string(run.status), markdown_cell(run.note));
+}
+
+std::string latency_cell(const CompareRun& run, double p) {
+  const LatencyHistogram& h = run.result.latency;
+  return measured(run) && h.count() ? fmt::format("{:.1f}", us(h.percentile(p))) : std::string("—");
+}
+
+std::string churn_markdown(const CompareReport& report) {
+  std::string out =
+      "\n## Connection rate\n\nEach client loops connect, one request, reply, close (FIN), from "
+      "127.0.0.1-127.0.0.8. Latency is connect + request + reply. *bench limited*: the bench's one thread "
+      "used more than 90% of a core, so the server may be faster than shown.\n\n"
+      "| server | clients | connections/s | p50 µs | p99 µs | server CPU µs/connection | bench CPU | result |\n"
+      "|---|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const CompareRun& run : report.runs) {
+    if (run.scenario != "churn") continue;
+    const RunResult& r = run.result;
+    out += measured(run)
+               ? fmt::format("| {} | {} | {:.0f} | {} | {} | {:.1f} | {:.0f}%{} | {} |\n", run.server, run.conns,
+                             r.throughput(), latency_cell(run, 50), latency_cell(run, 99),
+                             per_request_us(r.server_cpu_seconds, r), 100.0 * bench_cpu_share(r),
+                             bench_limited(r) ? " (bench limited)" : "", result_cell(run))
+               : fmt::format("| {} | {} | | | | | | {} |\n", run.server, run.conns, result_cell(run));
+  }
+  return out + "\n![connections per second](connections.png)\n";
+}
+
+std::string sweep_markdown(const CompareReport& report) {
+  std::string out = fmt::format(
+      "\n## Latency against offered load\n\nOpen loop: requests leave on a schedule and latency is timed from "
+      "the scheduled send, so a server that falls behind is charged for its queue. The knee is the highest "
+      "offered rate with p99 <= {:.0f} µs and no errors; a sweep stops once the server achieves less than "
+      "{:.0f}% of what is offered.\n\n"
+      "| server | offered/s | achieved/s | p50 µs | p99 µs | p99.9 µs | result |\n|---|--:|--:|--:|--:|--:|---|\n",
+      kCompareTargetP99Us, 100 * kKeepUpFraction);
+  std::map<std::string, double> knees;
+  std::vector<std::string> order;
+  for (const CompareRun& run : report.runs) {
+    if (run.scenario != "sweep") continue;
+    if (std::find(order.begin(), order.end(), run.server) == order.end()) order.push_back(run.server);
+    if (meets_knee_target(run)) knees[run.server] = std::max(knees[run.server], run.offered);
+    out += fmt::format("| {} | {:.0f} | {} | {} | {} | {} | {} |\n", run.server, run.offered,
+                       measured(run) ? fmt::format("{:.0f}", run.result.throughput()) : "", latency_cell(run, 50),
+                       latency_cell(run, 99), latency_cell(run, 99.9), result_cell(run));
+  }
+  out += "\nKnees: ";
+  for (const std::string& server : order) {
+    out += knees.count(server) ? fmt::format("{} {:.0f}/s; ", server, knees[server]) : fmt::format("{} none; ", server);
+  }
+  return out + "\n\n![p99 against offered load](p99_vs_rate.png)\n";
+}
+
 std::string results_markdown(const CompareReport& report) {
   std::string out = "# gotit-bench compare\n\n";
   out += fmt::format("- machine: {}\n- settings: {}\n- command: `{}`\n\n", report.machine, report.settings,
@@ -101,6 +172,7 @@ std::string results_markdown(const CompareReport& report) {
          "server CPU µs/req | threads | bench CPU | result |\n";
   out += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
   for (const CompareRun& run : report.runs) {
+    if (run.scenario != "load") continue;
     if (!measured(run)) {
       out += fmt::format("| {} | {} | {} | {} | | | | | | | | | {}: {} |\n", run.server, run.idle, run.conns,
                          run.depth, to_string(run.status), markdown_cell(run.note));
@@ -122,7 +194,7 @@ std::string results_markdown(const CompareReport& report) {
   }
   out += "\n![throughput](throughput.png) ![p99 latency against idle connections](p99_vs_idle.png)\n\n"
          "![server memory against connections](memory.png) ![server CPU per request](cpu_per_request.png)\n";
-  return out;
+  return out + churn_markdown(report) + sweep_markdown(report);
 }
 
 }  // namespace
@@ -144,7 +216,7 @@ Axes axes_of(const CompareReport& report) {
     if (std::find(axes.servers.begin(), axes.servers.end(), run.server) == axes.servers.end()) {
       axes.servers.push_back(run.server);
     }
-    if (run.conns == 0) continue;  // a server that never ran
+    if (run.conns == 0 || run.scenario != "load") continue;  // never ran, or another scenario
     idle.insert(run.idle);
     conns.insert(run.conns);
     depth.insert(run.depth);
@@ -159,7 +231,8 @@ Axes axes_of(const CompareReport& report) {
 
 const CompareRun* find_run(const CompareReport& report, const std::string& server, int idle, int conns, int depth) {
   for (const CompareRun& run : report.runs) {
-    if (run.server == server && run.idle == idle && run.conns == conns && run.depth == depth && measured(run)) {
+    if (run.scenario == "load" && run.server == server && run.idle == idle && run.conns == conns &&
+        run.depth == depth && measured(run)) {
       return &run;
     }
   }
@@ -187,26 +260,89 @@ std::string by_server_table(const CompareReport& report, const Axes& axes,
   return out;
 }
 
+// A table with one column per server, one row per x value. A server with
+// a hole in its column says so in its title: what could not run is a gap,
+// never a point.
+std::string per_server_columns(const std::string& x_name, const std::vector<std::string>& servers,
+                               const std::vector<std::pair<std::string, std::vector<std::string>>>& rows) {
+  std::string out = x_name;
+  for (std::size_t s = 0; s < servers.size(); ++s) {
+    std::size_t gaps = 0;
+    for (const auto& row : rows) gaps += row.second[s] == "?" ? 1 : 0;
+    const char* note = gaps == 0 ? "" : gaps == rows.size() ? " (could not be measured: see results.md)"
+                                                            : " (gaps: see results.md)";
+    out += " \"" + servers[s] + note + "\"";
+  }
+  out += "\n";
+  for (const auto& [x, cells] : rows) {
+    out += x;
+    for (const std::string& cell : cells) out += " " + cell;
+    out += "\n";
+  }
+  return out;
+}
+
 // Rows: idle counts; columns: one per server.
 std::string by_idle_table(const CompareReport& report, const Axes& axes, bool total_connections,
                           std::string (*value)(const CompareRun&)) {
-  std::string out = total_connections ? "connections" : "idle";
-  for (const std::string& server : axes.servers) out += " \"" + server + "\"";
-  out += "\n";
+  std::vector<std::pair<std::string, std::vector<std::string>>> rows;
   for (const int idle : axes.idle) {
-    out += std::to_string(total_connections ? idle + axes.conns_top : idle);
+    rows.emplace_back(std::to_string(total_connections ? idle + axes.conns_top : idle), std::vector<std::string>{});
     for (const std::string& server : axes.servers) {
-      out += " " + value_or_missing(find_run(report, server, idle, axes.conns_top, axes.depth_low), value);
+      rows.back().second.push_back(
+          value_or_missing(find_run(report, server, idle, axes.conns_top, axes.depth_low), value));
     }
-    out += "\n";
+  }
+  return per_server_columns(total_connections ? "connections" : "idle", axes.servers, rows);
+}
+
+// Rows: offered rates of the sweep; columns: p99 per server, "?" for a
+// step that had errors or was never reached.
+std::string sweep_table(const CompareReport& report, const Axes& axes) {
+  std::set<double> rates;
+  for (const CompareRun& run : report.runs) {
+    if (run.scenario == "sweep" && measured(run)) rates.insert(run.offered);
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+  for (const double rate : rates) {
+    rows.emplace_back(fmt::format("{:.0f}", rate), std::vector<std::string>(axes.servers.size(), "?"));
+    for (std::size_t s = 0; s < axes.servers.size(); ++s) {
+      for (const CompareRun& run : report.runs) {
+        if (run.scenario == "sweep" && run.server == axes.servers[s] && run.offered == rate &&
+            run.status == RunStatus::ok) {
+          rows.back().second[s] = fmt::format("{:.1f}", us(run.result.latency.percentile(99)));
+        }
+      }
+    }
+  }
+  return per_server_columns("offered", axes.servers, rows);
+}
+
+// One row per server (in the colour order): connections/s, "?" where the
+// scenario failed, with why in the label.
+std::string churn_table(const CompareReport& report, const Axes& axes) {
+  std::string out = "# server connections_per_s\n";
+  for (const std::string& server : axes.servers) {
+    const CompareRun* found = nullptr;
+    for (const CompareRun& run : report.runs) {
+      if (run.scenario == "churn" && run.server == server) found = &run;
+    }
+    const bool ok = found && found->status == RunStatus::ok;
+    const std::string label = !found ? server + " (not run)"
+                              : ok   ? server + (bench_limited(found->result) ? " (bench limited)" : "")
+                                     : server + " (" + std::string(to_string(found->status)) + ")";
+    out += fmt::format("\"{}\" {}\n", label, ok ? fmt::format("{:.0f}", found->result.throughput()) : "?");
   }
   return out;
 }
 
 std::string throughput_value(const CompareRun& run) { return fmt::format("{:.0f}", run.result.throughput()); }
 std::string p99_value(const CompareRun& run) {
-  // A run where nothing was answered has no latency to plot.
-  return run.result.latency.count() ? fmt::format("{:.1f}", us(run.result.latency.percentile(99))) : "?";
+  // A run with errors (the iterative server's 49 timed-out clients) has no
+  // latency that means anything: a gap, not a point.
+  return run.status == RunStatus::ok && run.result.latency.count()
+             ? fmt::format("{:.1f}", us(run.result.latency.percentile(99)))
+             : "?";
 }
 std::string rss_value(const CompareRun& run) {
   return run.result.server_at_end ? fmt::format("{:.2f}", mib(run.result.server_at_end->rss_bytes)) : "?";
@@ -215,15 +351,44 @@ std::string cpu_value(const CompareRun& run) {
   return run.result.replies_in_window ? fmt::format("{:.3f}", per_request_us(run.result.server_cpu_seconds, run.result)) : "?";
 }
 
+// The quoted titles of the columns that hold no number at all: gnuplot
+// leaves such a series out of the key, so the script names them itself.
+std::vector<std::string> empty_columns(const std::string& table) {
+  std::istringstream rows(table);
+  std::string header;
+  std::getline(rows, header);
+  std::vector<std::string> titles;
+  for (std::size_t at = header.find('"'); at != std::string::npos; at = header.find('"', at + 1)) {
+    const std::size_t end = header.find('"', at + 1);
+    titles.push_back(header.substr(at, end - at + 1));
+    at = end;
+  }
+  std::vector<bool> seen(titles.size(), false);
+  std::string row;
+  while (std::getline(rows, row)) {
+    std::istringstream cells(row);
+    std::string cell;
+    cells >> cell;  // the x value
+    for (std::size_t i = 0; i < titles.size() && cells >> cell; ++i) seen[i] = seen[i] || cell != "?";
+  }
+  std::vector<std::string> empty;
+  for (std::size_t i = 0; i < titles.size(); ++i) {
+    if (!seen[i]) empty.push_back(fmt::format("NaN title {} lt {}", titles[i], i + 1));
+  }
+  return empty;
+}
+
 // True if any cell past the header row and first column holds a number.
 bool has_values(const std::string& table) {
   std::istringstream rows(table);
   std::string row;
   std::getline(rows, row);  // header
   while (std::getline(rows, row)) {
-    std::istringstream cells(row);
+    // The row's label, quoted when it has spaces.
+    const std::size_t label_end = row[0] == '"' ? row.find('"', 1) : row.find(' ');
+    if (label_end == std::string::npos) continue;
+    std::istringstream cells(row.substr(label_end + 1));
     std::string cell;
-    cells >> cell;  // the row's label
     while (cells >> cell) {
       if (cell != "?") return true;
     }
@@ -232,38 +397,65 @@ bool has_values(const std::string& table) {
 }
 
 // Plots with no data at all are left out: gnuplot stops at the first
-// plot whose points are all undefined.
-std::string gnuplot_script(const Axes& axes, const std::set<std::string>& drawable) {
-  const std::string settings =
-      "set datafile missing '?'\nset termoption noenhanced\nset key outside right top\nset grid ytics\n";
+// plot whose points are all undefined. Every model keeps one colour in
+// every plot (linetype N is the Nth server); bars split by depth are grey.
+using Drawable = std::map<std::string, std::vector<std::string>>;  // plot -> its empty series
+
+std::string gnuplot_script(const Axes& axes, const Drawable& drawable, const std::string& machine) {
+  static constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                             "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  std::string settings =
+      "set datafile missing '?'\nset key below\nset grid ytics\n";
+  for (std::size_t i = 0; i < axes.servers.size(); ++i) {
+    settings += fmt::format("set linetype {} lc rgb \"{}\" lw 2 pt {}\n", i + 1, kColours[i % 10], i + 1);
+  }
   const auto block = [&](const std::string& name, const std::string& title, const std::string& ylabel,
                          const std::string& plot) {
-    if (drawable.count(name) == 0) return std::string();
+    const auto found = drawable.find(name);
+    if (found == drawable.end()) return std::string();
+    std::string full_plot = plot;
+    for (const std::string& empty : found->second) full_plot += ", " + empty;
     return fmt::format(
         "do for [format in \"png svg\"] {{\n"
-        "  if (format eq \"png\") {{ set terminal pngcairo size 960,540 }} else {{ set terminal svg size 960,540 }}\n"
+        "  if (format eq \"png\") {{ set terminal pngcairo size 960,540 noenhanced }} else {{ set terminal svg size 960,540 noenhanced }}\n"
         "  set output sprintf(\"{}.%s\", format)\n"
-        "  set title \"{}\"\n  set ylabel \"{}\"\n  {}\n  unset output\n}}\n",
-        name, title, ylabel, plot);
+        "  set title \"{}\\n{}\"\n  set ylabel \"{}\"\n  {}\n  unset output\n  unset logscale\n}}\n",
+        name, title, machine, ylabel, full_plot);
   };
   std::string out = "# Written by gotit-bench compare; run `gnuplot plots.gp` in this folder.\n" + settings;
   out += "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-         "set xtics rotate by -30\n";
-  out += block("throughput", fmt::format("Throughput, {} connections, {} idle", axes.conns_top, axes.idle_base),
-               "requests/s", "plot for [i=2:*] 'plot-data/throughput.dat' using i:xtic(1) title columnhead(i)");
+         "set xtics rotate by -30\nset xlabel \"server model\"\n";
+  const std::string grey_bars = "title columnhead(i) lc rgb sprintf(\"#%02x%02x%02x\", 40 + 50 * (i - 2), "
+                                "40 + 50 * (i - 2), 40 + 50 * (i - 2))";
+  out += block("throughput", fmt::format("Throughput, closed loop, {} connections, {} idle", axes.conns_top, axes.idle_base),
+               "requests/s", "plot for [i=2:*] 'plot-data/throughput.dat' using i:xtic(1) " + grey_bars);
   out += block("cpu_per_request",
-               fmt::format("Server CPU per request, {} connections, {} idle", axes.conns_top, axes.idle_base),
-               "CPU us per request", "plot for [i=2:*] 'plot-data/cpu_per_request.dat' using i:xtic(1) title columnhead(i)");
-  out += "set style data linespoints\nset xtics norotate\n";
+               fmt::format("Server CPU per request, closed loop, {} connections, {} idle", axes.conns_top, axes.idle_base),
+               "server CPU per request (us)",
+               "plot for [i=2:*] 'plot-data/cpu_per_request.dat' using i:xtic(1) " + grey_bars);
+  out += block("connections", "Connection rate: connect, one request, reply, close, per client in a loop",
+               "connections/s",
+               "set style fill solid 0.8 border -1\n  set boxwidth 0.7\n  set yrange [0:*]\n"
+               "  plot 'plot-data/connections.dat' using 0:2:($0+1):xtic(1) with boxes lc variable notitle");
+  out += "set style data linespoints\nset xtics norotate\nset yrange [*:*]\n";
+  // Explicit column ranges: `i=2:*` would end at a server with no point.
+  const std::string last_column = std::to_string(axes.servers.size() + 1);
   out += block("p99_vs_idle",
-               fmt::format("p99 latency against idle connections, {} active x depth {}", axes.conns_top, axes.depth_low),
+               fmt::format("p99 latency against idle connections, closed loop, {} active x depth {}", axes.conns_top,
+                           axes.depth_low),
                "p99 latency (us, log scale)",
-               "set logscale y\n  set xlabel \"idle connections\"\n"
-               "  plot for [i=2:*] 'plot-data/p99_vs_idle.dat' using 0:i:xtic(1) title columnhead(i) lw 2\n"
-               "  unset logscale y\n  unset xlabel");
+               "set logscale y\n  set xlabel \"idle connections\"\n" +
+               fmt::format("  plot for [i=2:{0}] 'plot-data/p99_vs_idle.dat' using 0:i:xtic(1) title columnhead(i) lt (i-1)"
+               "", last_column));
   out += block("memory", "Server memory (RSS) against open connections", "RSS (MiB)",
-               "set xlabel \"connections open (idle + active)\"\n"
-               "  plot for [i=2:*] 'plot-data/memory.dat' using 0:i:xtic(1) title columnhead(i) lw 2\n  unset xlabel");
+               "set xlabel \"connections open (idle + active)\"\n" +
+               fmt::format("  plot for [i=2:{0}] 'plot-data/memory.dat' using 0:i:xtic(1) title columnhead(i) lt (i-1)",
+                           last_column));
+  out += block("p99_vs_rate", "p99 latency against offered load, open loop (timed from the schedule)",
+               "p99 latency (us, log scale)",
+               "set logscale xy\n  set xlabel \"offered load (requests/s, log scale)\"\n" +
+               fmt::format("  plot for [i=2:{0}] 'plot-data/p99_vs_rate.dat' using 1:i title columnhead(i) lt (i-1)"
+                           "", last_column));
   return out;
 }
 
@@ -310,13 +502,18 @@ std::vector<std::string> write_compare_results(const std::string& dir, const Com
       {"cpu_per_request", by_server_table(report, axes, cpu_value)},
       {"p99_vs_idle", by_idle_table(report, axes, false, p99_value)},
       {"memory", by_idle_table(report, axes, true, rss_value)},
+      {"connections", churn_table(report, axes)},
+      {"p99_vs_rate", sweep_table(report, axes)},
   };
-  std::set<std::string> drawable;
+  Drawable drawable;
   for (const auto& [name, table] : tables) {
     write_file(data + "/" + name + ".dat", table);
-    if (has_values(table)) drawable.insert(name);
+    if (!has_values(table)) continue;
+    // The line plots name a server with no point at all in the key.
+    const bool lines = name == "p99_vs_idle" || name == "memory" || name == "p99_vs_rate";
+    drawable[name] = lines ? empty_columns(table) : std::vector<std::string>{};
   }
-  write_file(dir + "/plots.gp", gnuplot_script(axes, drawable));
+  write_file(dir + "/plots.gp", gnuplot_script(axes, drawable, report.machine));
   said.push_back(fmt::format("wrote {0}/results.md, {0}/results.csv, {0}/results.json, {0}/plots.gp", dir));
   if (drawable.empty()) {
     said.push_back("no measurements, so no plots");
@@ -332,7 +529,8 @@ std::vector<std::string> write_compare_results(const std::string& dir, const Com
   if (status != 0) {
     said.push_back(fmt::format("gnuplot failed ({}); see {}/plots.log", describe_wait_status(status), dir));
   } else {
-    said.push_back(fmt::format("plotted {0}/throughput, p99_vs_idle, memory, cpu_per_request (.png and .svg)", dir));
+    said.push_back(fmt::format("plotted {0}/throughput, p99_vs_idle, memory, cpu_per_request, connections, "
+                               "p99_vs_rate (.png and .svg)", dir));
   }
   return said;
 }

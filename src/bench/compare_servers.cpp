@@ -98,8 +98,11 @@ ServerSpec peer(const std::string& name) {
   } else if (name == "redis") {
     spec.program = find_on_path("redis-server");
     // No persistence; maxclients above the default 10000 so the idle pool fits.
+    // Protected mode off: it answers "-DENIED" to any source but 127.0.0.1,
+    // and the connection rate connects from 127.0.0.1-8 (bound to loopback,
+    // so nothing outside can reach it anyway).
     spec.args = {"--bind", "127.0.0.1", "--port", "{port}", "--save", "", "--appendonly", "no",
-                 "--maxclients", "19000"};
+                 "--maxclients", "19000", "--protected-mode", "no"};
     spec.request = "PING\r\n";
     spec.expect = ExpectKind::text;
     spec.reply = "+PONG\r\n";

@@ -67,6 +67,10 @@ void BenchConnection::connected() {
 void BenchConnection::start_load() {
   if (state_ != State::running) return;
   const Clock::time_point now = Clock::now();
+  if (context_.options.new_connection_per_request) {
+    send_requests(1, connect_started_, now);  // timed from the connect
+    return;
+  }
   if (context_.options.rate <= 0) {
     send_requests(sent_.size(), now, now);
     return;
@@ -125,7 +129,7 @@ void BenchConnection::flush() {
         return;
       }
       const int error = errno;
-      fail(error == EPIPE || error == ECONNRESET ? ErrorKind::closed_by_server : ErrorKind::io_error,
+      fail(error == EPIPE || error == ECONNRESET ? ErrorKind::reset_by_server : ErrorKind::io_error,
            fmt::format("send: {}", std::strerror(error)));
       return;
     }
@@ -165,7 +169,7 @@ void BenchConnection::read_available() {
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
     const int error = errno;
-    fail(error == ECONNRESET ? ErrorKind::closed_by_server : ErrorKind::io_error,
+    fail(error == ECONNRESET ? ErrorKind::reset_by_server : ErrorKind::io_error,
          fmt::format("recv: {}", std::strerror(error)));
     return;
   }
@@ -188,7 +192,26 @@ void BenchConnection::read_available() {
     return;
   }
   on_replies(checked.replies, now);
-  if (!checked.ok && state_ == State::running) fail(ErrorKind::wrong_reply, checker_.failure());
+  if (!checked.ok && state_ == State::running) {
+    fail(ErrorKind::wrong_reply, checker_.failure());
+    return;
+  }
+  if (context_.options.new_connection_per_request && checked.replies > 0) next_connection();
+}
+
+// Connection rate: the one reply has come; close and (while the load runs)
+// connect again at once. With --close-rst, SO_LINGER 0 makes close() send
+// RST: no FIN handshake, no TIME_WAIT left on our side.
+void BenchConnection::next_connection() {
+  if (context_.options.close_rst) {
+    const linger abort{1, 0};
+    if (setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort) != 0) {
+      throw SystemError("setsockopt SO_LINGER", errno);
+    }
+  }
+  close_socket();
+  state_ = State::closed;
+  if (context_.sending) connect();
 }
 
 void BenchConnection::on_replies(std::size_t count, Clock::time_point now) {
@@ -201,11 +224,12 @@ void BenchConnection::on_replies(std::size_t count, Clock::time_point now) {
     if (sent >= context_.window_start && sent < context_.window_end) {
       result.latency.record(nanoseconds(now - sent));
     }
+    context_.interval_latency.record(nanoseconds(now - sent));
   }
   in_flight_ -= count;
   result.replies += count;
   if (received_in_window) result.replies_in_window += count;
-  if (!context_.sending) return;
+  if (!context_.sending || context_.options.new_connection_per_request) return;
   if (context_.options.rate <= 0) {
     send_requests(count, now, now);  // closed loop: one new request per reply
   } else {

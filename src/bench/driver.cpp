@@ -65,6 +65,7 @@ class Driver {
     const Clock::time_point now = Clock::now();
     for (auto& connection : self.connections_) connection->check_stalled(now);
     self.show_progress(now, false);
+    self.take_interval(now);
     if (self.done_() || now >= self.deadline_) event_base_loopbreak(self.context_.base.get());
   }
 
@@ -148,6 +149,11 @@ class Driver {
     context_.window_start = start + from_seconds(options_.warmup_s);
     context_.window_end = context_.window_start + from_seconds(options_.duration_s);
     context_.sending = true;
+    interval_start_ = start;
+    interval_due_ = start + from_seconds(options_.interval_s);
+    interval_replies_ = result_.replies;
+    interval_errors_ = result_.total_errors();
+    context_.interval_latency = LatencyHistogram();
     for (auto& connection : connections_) connection->start_load();
     add_event(window_timer_.get(), context_.window_start - start);
     run_until([this] { return window_closed_; }, context_.window_end + 10 * kTick);
@@ -205,6 +211,30 @@ class Driver {
 
   void show_progress(Clock::time_point now, bool final);
 
+  // --interval: during the load, a line on stdout and a record per interval.
+  void take_interval(Clock::time_point now) {
+    // Due on a fixed schedule from the load's start, so ticks (20 ms) late
+    // do not add up; the rate divides by the time that really passed.
+    if (options_.interval_s <= 0 || !context_.sending || now < interval_due_) return;
+    interval_due_ += from_seconds(options_.interval_s);
+    IntervalSample sample;
+    sample.end_s = seconds_between(phase_start_, now);
+    sample.requests_per_s = static_cast<double>(result_.replies - interval_replies_) /
+                            seconds_between(interval_start_, now);
+    sample.p99_ns = context_.interval_latency.percentile(99);
+    sample.errors = result_.total_errors() - interval_errors_;
+    sample.open = count(BenchConnection::State::running) + (pool_ ? pool_->held() : 0);
+    result_.intervals.push_back(sample);
+    fmt::print("interval      {:6.1f} s  {:9.0f} {}/s  p99 {:9.1f} us  {} errors  {} open\n", sample.end_s,
+               sample.requests_per_s, options_.new_connection_per_request ? "connections" : "requests",
+               static_cast<double>(sample.p99_ns) / 1000.0, sample.errors, sample.open);
+    std::fflush(stdout);
+    interval_start_ = now;
+    interval_replies_ = result_.replies;
+    interval_errors_ = result_.total_errors();
+    context_.interval_latency = LatencyHistogram();
+  }
+
   const RunOptions& options_;
   RunResult& result_;
   BenchContext context_;
@@ -222,6 +252,10 @@ class Driver {
   const char* phase_ = "";
   Clock::time_point phase_start_;
   Clock::time_point last_shown_;
+  Clock::time_point interval_start_;
+  Clock::time_point interval_due_;
+  std::uint64_t interval_replies_ = 0;
+  std::uint64_t interval_errors_ = 0;
 };
 
 // On a terminal, one line rewritten in place; otherwise a plain line per
@@ -253,16 +287,40 @@ void Driver::show_progress(Clock::time_point now, bool final) {
 
 }  // namespace
 
-RunResult run_bench(const RunOptions& options) {
+namespace {
+
+// A connection per request leaves a TIME_WAIT socket per connection on our
+// side (we close first) and uses a fresh port each time: from one address
+// the ports to one server run short within seconds (see kLoopbackSources).
+// So a server on 127.x.x.x is reached from eight loopback addresses unless
+// --source-addrs says otherwise.
+RunOptions with_sources(const RunOptions& options, RunResult& result) {
+  RunOptions effective = options;
+  if (options.new_connection_per_request && options.source_addrs.empty() &&
+      is_ipv4_loopback(resolve_target(options.host, options.port))) {
+    effective.source_addrs = parse_source_addrs(kLoopbackSources);
+    result.sources = fmt::format("{} (chosen for the connection rate)", kLoopbackSources);
+  } else if (!options.source_addrs.empty()) {
+    result.sources = fmt::format("{} addresses (--source-addrs)", options.source_addrs.size());
+  }
+  return effective;
+}
+
+}  // namespace
+
+RunResult run_bench(const RunOptions& requested) {
+  RunResult result;
+  const RunOptions options = with_sources(requested, result);
   ensure_file_limit(descriptors_needed(options.idle, options.conns),
                     fmt::format("--idle {} with --conns {}", options.idle, options.conns));
-  RunResult result;
   result.idle_target = options.idle;
   result.conns = options.conns;
   result.depth = options.depth;
   result.rate = options.rate;
   result.request_bytes = options.request.size();
   result.warmup_s = options.warmup_s;
+  result.new_connection_per_request = options.new_connection_per_request;
+  result.close_rst = options.close_rst;
   Driver driver(options, result);
   driver.run();
   return result;

@@ -30,6 +30,14 @@ void LatencyHistogram::record(std::uint64_t value_ns) {
   min_ = std::min(min_, value_ns);
   max_ = std::max(max_, value_ns);
   sum_ += static_cast<double>(value_ns);
+  sum_squares_ += static_cast<double>(value_ns) * static_cast<double>(value_ns);
+}
+
+double LatencyHistogram::stddev() const {
+  if (count_ == 0) return 0.0;
+  const double n = static_cast<double>(count_);
+  const double mean = sum_ / n;
+  return std::sqrt(std::max(0.0, sum_squares_ / n - mean * mean));
 }
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
@@ -38,6 +46,7 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
   sum_ += other.sum_;
+  sum_squares_ += other.sum_squares_;
 }
 
 std::uint64_t LatencyHistogram::percentile(double p) const {

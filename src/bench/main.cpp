@@ -1,4 +1,5 @@
-// gotit-bench: the load generator. `run` measures one server; `compare`
+// gotit-bench: the load generator. `run` measures one server, `sweep` its
+// latency against offered load; `compare`
 // starts each server model itself and measures them side by side.
 // Thin: parse options, call the library, map errors to exit codes
 // (0 clean, 1 the run failed or found wrong/missing replies, 2 usage).
@@ -8,8 +9,10 @@
 
 #include "gotit/bench/compare.hpp"
 #include "gotit/bench/driver.hpp"
+#include "gotit/bench/hdr_output.hpp"
 #include "gotit/bench/options.hpp"
 #include "gotit/bench/report.hpp"
+#include "gotit/bench/sweep.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/common/server_cli.hpp"
 
@@ -19,6 +22,7 @@ int run_command(const gotit::RunOptions& options) {
   const gotit::RunResult result = gotit::run_bench(options);
   std::cout << gotit::format_table(result) << std::flush;
   if (!options.json_path.empty()) gotit::write_file(options.json_path, gotit::format_json(result) + "\n");
+  if (!options.hdr_path.empty()) gotit::write_file(options.hdr_path, gotit::format_hgrm(result.latency));
   if (!options.csv_path.empty()) {
     gotit::write_file(options.csv_path, gotit::csv_header({}) + gotit::csv_row({}, result));
   }
@@ -36,6 +40,13 @@ int main(int argc, char** argv) {
   gotit::RunOptions run_options;
   gotit::RunOptionText run_text;
   gotit::add_run_options(*run, run_options, run_text);
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "Open-loop runs at rising rates: achieved rate and p50/p99/p99.9 per step, and the knee");
+  gotit::RunOptions sweep_run;
+  gotit::RunOptionText sweep_text;
+  gotit::SweepOptions sweep_options;
+  gotit::add_run_options(*sweep, sweep_run, sweep_text);
+  gotit::add_sweep_options(*sweep, sweep_options);
   CLI::App* compare = app.add_subcommand(
       "compare", "Start each server model, run the same scenarios against each, write a results folder");
   gotit::CompareOptions compare_options;
@@ -47,6 +58,11 @@ int main(int argc, char** argv) {
     if (run->parsed()) {
       gotit::finish_run_options(run_text, run_options);
       return run_command(run_options);
+    }
+    if (sweep->parsed()) {
+      gotit::finish_run_options(sweep_text, sweep_run);
+      gotit::finish_sweep_options(sweep_run, sweep_options);
+      return gotit::sweep_command(sweep_run, sweep_options);
     }
     gotit::finish_compare_options(compare_options);
     std::string command_line = "gotit-bench";

@@ -44,6 +44,7 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
   app.add_option("--json", options.json_path, "Also write the results as JSON to FILE");
   app.add_option("--csv", options.csv_path, "Also write the results as CSV to FILE");
   app.add_flag("!--no-progress", options.progress, "No progress lines on stderr");
+  add_run_extras(app, options);
 }
 
 namespace {
@@ -108,6 +109,7 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
                           options.request.size() >= kSequenceTagBytes + 1;
   if (options.server_pid < 0) throw UsageError("--server-pid must be a process id");
   if (!text.source_addrs.empty()) options.source_addrs = parse_source_addrs(text.source_addrs);
+  finish_run_extras(options);
 }
 
 void add_compare_options(CLI::App& app, CompareOptions& options) {
@@ -133,6 +135,7 @@ void add_compare_options(CLI::App& app, CompareOptions& options) {
   app.add_option("--max-idle-iterative", options.max_idle_iterative,
                  "Most idle connections given to blocking-iterative (default 1000)");
   app.add_flag("!--no-progress", options.progress, "No progress lines on stderr");
+  add_compare_extras(app, options);
 }
 
 void finish_compare_options(CompareOptions& options) {
@@ -151,6 +154,7 @@ void finish_compare_options(CompareOptions& options) {
   if (options.idle.empty() || options.conns.empty() || options.depth.empty()) {
     throw UsageError("--idle, --conns and --depth need at least one value each");
   }
+  finish_compare_extras(options);
 }
 
 namespace {

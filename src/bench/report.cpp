@@ -26,15 +26,35 @@ double bench_cpu_share(const RunResult& result) {
   return result.duration_s > 0 ? result.bench_cpu_seconds / result.duration_s : 0.0;
 }
 
-std::string format_table(const RunResult& r) {
-  std::string out = fmt::format(
+bool bench_limited(const RunResult& result) { return bench_cpu_share(result) > 0.9; }
+
+namespace {
+
+std::string target_line(const RunResult& r) {
+  if (r.new_connection_per_request) {
+    return fmt::format(
+        "target        {}: {} client{} each looping connect, one request, reply, close ({}), {} idle, "
+        "{} B requests\n",
+        r.target, r.conns, r.conns == 1 ? "" : "s",
+        r.close_rst ? "closed with RST, SO_LINGER 0" : "closed with FIN", r.idle_target, r.request_bytes);
+  }
+  return fmt::format(
       "target        {}: {} connection{} x depth {}, {}, {} idle, {} B requests\n", r.target, r.conns,
       r.conns == 1 ? "" : "s", r.depth,
       r.rate > 0 ? fmt::format("open loop at {:.0f} requests/s", r.rate) : std::string("closed loop"),
       r.idle_target, r.request_bytes);
+}
+
+}  // namespace
+
+std::string format_table(const RunResult& r) {
+  const char* unit = r.new_connection_per_request ? "connection" : "request";
+  std::string out = target_line(r);
+  if (!r.sources.empty()) out += fmt::format("sources       {}\n", r.sources);
   out += fmt::format("window        {:.2f} s after {:.2f} s warm-up\n", r.duration_s, r.warmup_s);
-  out += fmt::format("throughput    {:.0f} requests/s\n", r.throughput());
-  out += fmt::format("latency (us)  {}\n", latency_line(r.latency));
+  out += fmt::format("throughput    {:.0f} {}s/s\n", r.throughput(), unit);
+  out += fmt::format("latency (us)  {}{}\n", latency_line(r.latency),
+                     r.new_connection_per_request ? "  (connect + request + reply)" : "");
   out += fmt::format("connect (us)  {}\n", latency_line(r.connect_time));
   out += fmt::format("replies       {} sent, {} answered correctly, {} missing\n", r.requests_sent,
                      r.replies, r.missing_replies);
@@ -60,14 +80,15 @@ std::string format_table(const RunResult& r) {
                                            : std::string(),
                        mib(s.peak_rss_bytes), s.threads, s.threads == 1 ? "" : "s", s.processes,
                        s.processes == 1 ? "" : "es");
-    out += fmt::format("server CPU    {:.2f} s in the window ({:.0f}% of a core), {:.2f} us/request\n",
+    out += fmt::format("server CPU    {:.2f} s in the window ({:.0f}% of a core), {:.2f} us/{}\n",
                        r.server_cpu_seconds, 100.0 * r.server_cpu_seconds / std::max(r.duration_s, 1e-9),
-                       per_request_us(r.server_cpu_seconds, r));
+                       per_request_us(r.server_cpu_seconds, r), unit);
   }
-  out += fmt::format("bench CPU     {:.2f} s in the window ({:.0f}% of a core), {:.2f} us/request\n",
-                     r.bench_cpu_seconds, 100.0 * bench_cpu_share(r), per_request_us(r.bench_cpu_seconds, r));
-  if (bench_cpu_share(r) > 0.9) {
-    out += "warning       the bench used most of a core: it may be the bottleneck, not the server\n";
+  out += fmt::format("bench CPU     {:.2f} s in the window ({:.0f}% of a core), {:.2f} us/{}\n",
+                     r.bench_cpu_seconds, 100.0 * bench_cpu_share(r), per_request_us(r.bench_cpu_seconds, r),
+                     unit);
+  if (bench_limited(r)) {
+    out += "warning       the bench (one thread) used most of a core: it, not the server, is the limit here\n";
   }
   return out;
 }
@@ -96,6 +117,15 @@ std::string json_histogram(const LatencyHistogram& h) {
   return out + fmt::format(", \"max_us\": {:.3f}}}", us(h.max()));
 }
 
+std::string json_intervals(const RunResult& r) {
+  std::string out;
+  for (const IntervalSample& i : r.intervals) {
+    out += fmt::format("{}{{\"end_s\": {:.3f}, \"per_s\": {:.1f}, \"p99_us\": {:.3f}, \"errors\": {}, \"open\": {}}}",
+                       out.empty() ? "" : ", ", i.end_s, i.requests_per_s, us(i.p99_ns), i.errors, i.open);
+  }
+  return "[" + out + "]";
+}
+
 std::string json_sample(const std::optional<ProcSample>& s) {
   if (!s) return "null";
   return fmt::format(
@@ -122,12 +152,14 @@ std::string format_json(const RunResult& r) {
       "\"latency\": {}, \"connect\": {}, \"idle_opened\": {}, \"idle_held\": {}, "
       "\"idle_open_seconds\": {:.3f}, \"active_connected\": {}, \"errors\": {{{}}}, "
       "\"bench_cpu_seconds\": {:.3f}, \"server_cpu_seconds\": {:.3f}, \"server_after_idle\": {}, "
-      "\"server_at_end\": {}}}",
+      "\"server_at_end\": {}, \"new_connection_per_request\": {}, \"close\": {}, \"sources\": {}, "
+      "\"bench_limited\": {}, \"intervals\": {}}}",
       json_string(r.target), r.idle_target, r.conns, r.depth, r.rate, r.request_bytes, r.duration_s,
       r.warmup_s, r.throughput(), r.requests_sent, r.replies, r.replies_in_window, r.missing_replies,
       json_histogram(r.latency), json_histogram(r.connect_time), r.idle_opened, r.idle_held,
       r.idle_open_seconds, r.active_connected, errors, r.bench_cpu_seconds, r.server_cpu_seconds,
-      json_sample(r.server_after_idle), json_sample(r.server_at_end));
+      json_sample(r.server_after_idle), json_sample(r.server_at_end), r.new_connection_per_request,
+      r.close_rst ? "\"rst\"" : "\"fin\"", json_string(r.sources), bench_limited(r), json_intervals(r));
 }
 
 namespace {
@@ -163,6 +195,9 @@ Columns result_columns(const RunResult& r) {
   c.emplace_back("server_threads", r.server_at_end ? std::to_string(r.server_at_end->threads) : std::string());
   c.emplace_back("server_processes",
                  r.server_at_end ? std::to_string(r.server_at_end->processes) : std::string());
+  c.emplace_back("new_connection_per_request", r.new_connection_per_request ? "1" : "0");
+  c.emplace_back("close", r.close_rst ? "rst" : "fin");
+  c.emplace_back("bench_limited", bench_limited(r) ? "1" : "0");
   return c;
 }
 

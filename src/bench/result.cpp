@@ -12,6 +12,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::wrong_reply: return "wrong_reply";
     case ErrorKind::reply_timeout: return "reply_timeout";
     case ErrorKind::closed_by_server: return "closed_by_server";
+    case ErrorKind::reset_by_server: return "reset_by_server";
     case ErrorKind::idle_closed: return "idle_closed";
     case ErrorKind::io_error: return "io_error";
     case ErrorKind::count_: break;

@@ -47,7 +47,8 @@ std::size_t lines(const std::string& text) {
 
 void check_every_file(const fs::path& out, const std::string& stdout_text, bool plots = true) {
   for (const char* name : {"results.json", "results.csv", "results.md", "plots.gp", "plot-data/throughput.dat",
-                           "plot-data/p99_vs_idle.dat", "plot-data/memory.dat", "plot-data/cpu_per_request.dat"}) {
+                           "plot-data/p99_vs_idle.dat", "plot-data/memory.dat", "plot-data/cpu_per_request.dat",
+                           "plot-data/connections.dat", "plot-data/p99_vs_rate.dat"}) {
     INFO(name);
     CHECK(fs::is_regular_file(out / name));
   }
@@ -59,7 +60,7 @@ void check_every_file(const fs::path& out, const std::string& stdout_text, bool 
     CHECK(stdout_text.find("gnuplot is not installed") != std::string::npos);
     return;
   }
-  for (const char* plot : {"throughput", "p99_vs_idle", "memory", "cpu_per_request"}) {
+  for (const char* plot : {"throughput", "p99_vs_idle", "memory", "cpu_per_request", "connections", "p99_vs_rate"}) {
     for (const char* format : {".png", ".svg"}) {
       const fs::path file = out / (std::string(plot) + format);
       INFO(file);
@@ -88,20 +89,23 @@ TEST_CASE("compare against every installed peer writes every output file") {
   const auto run = run_program(GOTIT_GOTIT_BENCH_BIN,
                                {"compare", "--servers", "none", "--peers", fmt::format("{}", fmt::join(peers, ",")),
                                 "--idle", "0,20", "--conns", "2", "--depth", "1,4", "--duration", "0.2",
-                                "--warmup", "0.05", "--no-progress", "-o", out.string()},
+                                "--warmup", "0.05", "--sweep-steps", "2", "--sweep-from", "500", "--sweep-to", "1000",
+                                "--churn-clients", "2", "--no-progress", "-o", out.string()},
                                std::nullopt, std::chrono::seconds(60));
   INFO(run.out << run.err);
   REQUIRE(run.status.code == 0);
   check_every_file(out, run.out);
   const std::string csv = read(out / "results.csv");
-  CHECK(csv.rfind("server,scenario_idle,scenario_conns,scenario_depth,status,note,", 0) == 0);
-  CHECK(lines(csv) == 1 + 4 * peers.size());
+  CHECK(csv.rfind("server,scenario,offered_rps,scenario_idle,scenario_conns,scenario_depth,status,note,", 0) == 0);
+  CHECK(lines(csv) == 1 + (4 + 1 + 2) * peers.size());  // 4 load scenarios, the connection rate, 2 sweep steps
   const std::string markdown = read(out / "results.md");
   const std::string json = read(out / "results.json");
   for (const std::string& peer : peers) {
     CHECK(markdown.find(fmt::format("| {} | 20 | 2 | 4 |", peer)) != std::string::npos);
     CHECK(json.find(fmt::format("\"server\": \"{}\"", peer)) != std::string::npos);
     CHECK(fs::is_regular_file(out / "logs" / fmt::format("{}-idle20-conns2-depth4.log", peer)));
+    CHECK(markdown.find(fmt::format("| {} | 2 | ", peer)) != std::string::npos);  // its connection rate
+    CHECK(markdown.find(fmt::format("| {} | 1000 | ", peer)) != std::string::npos);  // its last sweep step
   }
   CHECK(markdown.find("| ok |") != std::string::npos);
   CHECK(json.find("\"throughput_rps\"") != std::string::npos);
@@ -147,6 +151,7 @@ std::vector<Row> result_rows(const std::string& markdown) {
   std::istringstream in(markdown);
   std::string line;
   while (std::getline(in, line)) {
+    if (line.rfind("## Connection rate", 0) == 0) break;  // the load table ends here
     if (line.rfind("| reactor-", 0) != 0 && line.rfind("| blocking-", 0) != 0) continue;
     std::vector<std::string> cells;
     std::istringstream fields(line.substr(1));
@@ -172,7 +177,8 @@ TEST_CASE("compare measures the real servers and shows what the iterative model 
                                {"compare", "--servers", "reactor-epoll,blocking-threads,blocking-iterative",
                                 "--server-dir", server_dir, "--idle", "0,5", "--conns", "1,2", "--depth", "1,2",
                                 "--duration", "0.2", "--warmup", "0.1", "--timeout", "0.5",
-                                "--max-idle-iterative", "5", "--no-progress", "-o", out.string()},
+                                "--max-idle-iterative", "5", "--sweep-steps", "2", "--sweep-from", "500",
+                                "--sweep-to", "1000", "--churn-clients", "2", "--no-progress", "-o", out.string()},
                                std::nullopt, std::chrono::seconds(120));
   INFO(run.out << run.err);
   REQUIRE(run.status.code == 0);
@@ -187,4 +193,11 @@ TEST_CASE("compare measures the real servers and shows what the iterative model 
       CHECK(row.result == "ok");
     }
   }
+  // The iterative model serves one client at a time: its sweep of ten
+  // concurrent clients times out, and the plots name it instead of
+  // drawing a point.
+  const std::string markdown = read(out / "results.md");
+  CHECK(markdown.find("| blocking-iterative | 500 | ") != std::string::npos);
+  CHECK(markdown.find("| reactor-epoll | 2 | ") != std::string::npos);  // connection rate, 2 clients
+  CHECK(read(out / "plots.gp").find("NaN title \"blocking-iterative (could not be measured") != std::string::npos);
 }

@@ -13,6 +13,7 @@
 #include "gotit/bench/driver.hpp"
 #include "gotit/bench/report.hpp"
 #include "gotit/bench/server_process.hpp"
+#include "gotit/bench/sweep.hpp"
 #include "support/line_server.hpp"
 #include "support/process.hpp"
 
@@ -257,4 +258,142 @@ TEST_CASE("a file limit too low for --idle fails clearly, naming ulimit -n") {
   CHECK(message.find("--idle 5000") != std::string::npos);
   CHECK(message.find("ulimit -n") != std::string::npos);
   CHECK(message.find("hard limit is 100") != std::string::npos);
+}
+
+namespace {
+
+RunOptions churn(std::uint16_t port) {
+  RunOptions options = quick(port);
+  options.new_connection_per_request = true;
+  options.depth = 1;
+  options.duration_s = 0.2;
+  options.warmup_s = 0.05;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a connection per request: every connection and reply counted, from eight sources") {
+  LineServer server;
+  const RunResult result = gotit::run_bench(churn(server.port()));
+  INFO(gotit::format_table(result));
+  CHECK(result.total_errors() == 0);
+  CHECK(result.missing_replies == 0);
+  CHECK(result.replies > 20);
+  CHECK(result.replies == result.requests_sent);
+  CHECK(server.messages() == result.replies);
+  // One connection per reply, and at most one per client still being
+  // opened when the run ended.
+  CHECK(server.accepted() >= result.replies);
+  CHECK(server.accepted() <= result.replies + 2 * 4);
+  CHECK(result.connect_time.count() >= result.replies);  // the last ones connect after the window
+  CHECK(result.connect_time.count() <= result.replies + 4);
+  CHECK(server.peers().size() == 8);  // 127.0.0.1-127.0.0.8, chosen on its own
+  CHECK(gotit::format_table(result).find("connections/s") != std::string::npos);
+  CHECK(gotit::format_table(result).find("closed with FIN") != std::string::npos);
+}
+
+TEST_CASE("a connection per request closed with RST says so, and --source-addrs overrides the sources") {
+  LineServer server;
+  RunOptions options = churn(server.port());
+  options.close_rst = true;
+  options.source_addrs = gotit::parse_source_addrs("127.0.0.1");
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.total_errors() == 0);
+  CHECK(server.accepted() >= result.replies);
+  CHECK(server.accepted() <= result.replies + 4);
+  CHECK(server.peers() == std::set<std::string>{"127.0.0.1"});
+  CHECK(gotit::format_table(result).find("closed with RST") != std::string::npos);
+  CHECK(gotit::format_json(result).find("\"close\": \"rst\"") != std::string::npos);
+}
+
+TEST_CASE("a connection per request: a close without reply and a reset are reported by kind") {
+  LineServer hangs_up({gotit::ReplyMode::gotit, Fault::hang_up, 30});
+  RunResult result = gotit::run_bench(churn(hangs_up.port()));
+  INFO(gotit::format_table(result));
+  CHECK(errors(result, ErrorKind::closed_by_server) == 1);
+  CHECK(result.total_errors() == 1);
+  CHECK(result.missing_replies == 1);
+  CHECK(result.replies + 1 == hangs_up.messages());
+
+  LineServer resets({gotit::ReplyMode::gotit, Fault::reset, 30});
+  result = gotit::run_bench(churn(resets.port()));
+  INFO(gotit::format_table(result));
+  CHECK(errors(result, ErrorKind::reset_by_server) == 1);
+  CHECK(result.total_errors() == 1);
+  CHECK(result.replies + 1 == resets.messages());
+}
+
+TEST_CASE("a connection per request to a closed port fails, naming the refusal") {
+  const std::uint16_t refusing_port = gotit::pick_free_port();
+  RunOptions options = churn(refusing_port);
+  std::string message;
+  try {
+    gotit::run_bench(options);
+  } catch (const gotit::BenchError& error) {
+    message = error.what();
+  }
+  CHECK(message.find("Connection refused") != std::string::npos);
+}
+
+TEST_CASE("--interval gives a record per interval of the load") {
+  LineServer server;
+  RunOptions options = quick(server.port());
+  options.interval_s = 0.1;
+  options.duration_s = 0.45;
+  options.warmup_s = 0.1;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.intervals.size() >= 4);
+  CHECK(result.intervals.size() <= 6);
+  for (const auto& interval : result.intervals) {
+    CHECK(interval.requests_per_s > 0);
+    CHECK(interval.p99_ns > 0);
+    CHECK(interval.open == 4);
+  }
+  CHECK(gotit::format_json(result).find("\"intervals\": [{\"end_s\": ") != std::string::npos);
+}
+
+TEST_CASE("sweep finds the knee of a server that slows down above a known rate, within one step") {
+  // Above 3000 messages/s every message costs 20 ms: capacity collapses to
+  // 50/s, so p99 explodes past 3000 and stays far below the target (25 ms,
+  // loose enough for a machine busy with builds) under it.
+  LineServer server({gotit::ReplyMode::gotit, Fault::slow_above_rate, 3000, 20000});
+  RunOptions options = quick(server.port());
+  options.depth = 16;
+  options.duration_s = 0.3;
+  options.warmup_s = 0.1;
+  gotit::SweepOptions sweep;
+  sweep.from = 500;
+  sweep.to = 8000;
+  sweep.steps = 5;  // 500, 1000, 2000, 4000, 8000
+  sweep.target_p99_us = 25000;
+  const gotit::SweepResult result = gotit::run_sweep(options, sweep, {});
+  std::string steps;
+  for (const auto& step : result.steps) steps += gotit::format_sweep_step(step) + "\n";
+  INFO(steps << gotit::format_sweep_summary(result, sweep));
+  REQUIRE(result.knee);
+  CHECK(*result.knee == Approx(2000));
+  REQUIRE(result.steps.size() >= 4);
+  CHECK(result.steps[2].result.latency.count() > 0);
+  CHECK(gotit::us(result.steps[3].result.latency.percentile(99)) > 25000);
+  // Below the knee every scheduled request went out and came back.
+  CHECK(result.steps[0].kept_up);
+  CHECK(result.steps[0].result.throughput() == Approx(500).epsilon(0.05));
+}
+
+TEST_CASE("sweep stops early, and says so, when the server cannot keep up") {
+  LineServer server({gotit::ReplyMode::gotit, Fault::slow_above_rate, 0, 2000});  // always 2 ms: 500/s
+  RunOptions options = quick(server.port());
+  options.depth = 4;
+  options.duration_s = 0.3;
+  options.warmup_s = 0.05;
+  gotit::SweepOptions sweep;
+  sweep.from = 200;
+  sweep.to = 12800;
+  sweep.steps = 4;  // 200, 800, 3200, 12800
+  const gotit::SweepResult result = gotit::run_sweep(options, sweep, {});
+  INFO(gotit::format_sweep_summary(result, sweep));
+  CHECK(result.steps.size() == 2);
+  CHECK(!result.steps.back().kept_up);
+  CHECK(result.stopped_early.find("cannot keep up") != std::string::npos);
 }

@@ -49,6 +49,21 @@ std::set<std::string> LineServer::peers() const {
   return peers_;
 }
 
+// Fault::slow_above_rate: counts messages per 50 ms; while the last full
+// period ran faster than fault_at/s, each message first sleeps slow_us, so
+// the server's capacity collapses above that rate: a knee at a known place.
+void LineServer::pace(std::uint64_t number) {
+  const auto now = std::chrono::steady_clock::now();
+  constexpr auto kPeriod = std::chrono::milliseconds(50);
+  if (now - period_start_ >= kPeriod) {
+    const double seconds = std::chrono::duration<double>(now - period_start_).count();
+    slow_ = static_cast<double>(number - period_first_) / seconds > static_cast<double>(options_.fault_at);
+    period_start_ = now;
+    period_first_ = number;
+  }
+  if (slow_) std::this_thread::sleep_for(std::chrono::microseconds(options_.slow_us));
+}
+
 void LineServer::serve() {
   std::vector<Client> clients;
   std::vector<pollfd> fds;
@@ -91,6 +106,15 @@ void LineServer::serve() {
               c.out += "Got iX!\n";
               return;
             }
+            if (number == options_.fault_at && (options_.fault == Fault::hang_up || options_.fault == Fault::reset)) {
+              if (options_.fault == Fault::reset) {
+                const linger abort{1, 0};
+                ::setsockopt(c.fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+              }
+              c.closing = true;
+              return;
+            }
+            if (options_.fault == Fault::slow_above_rate) pace(number);
             if (number == options_.fault_at && options_.fault == Fault::reorder) {
               append_reply(options_.reply, message, c.held);
               return;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -25,12 +26,16 @@ enum class Fault {
   corrupt,  // message number `fault_at` gets "Got iX!\n"
   stall,    // never accept: connections wait in the kernel's queue
   reorder,  // message `fault_at`'s reply is sent after the next one's
+  hang_up,  // message `fault_at` gets no reply: its connection is closed (FIN)
+  reset,    // message `fault_at` gets no reply: its connection is reset (RST)
+  slow_above_rate,  // past `fault_at` messages/s, every message costs `slow_us` first
 };
 
 struct LineServerOptions {
   ReplyMode reply = ReplyMode::gotit;
   Fault fault = Fault::none;
   std::uint64_t fault_at = 0;  // 1-based, counted over all connections
+  int slow_us = 0;              // Fault::slow_above_rate
 };
 
 class LineServer {
@@ -48,6 +53,7 @@ class LineServer {
 
  private:
   void serve();
+  void pace(std::uint64_t number);
 
   LineServerOptions options_;
   UniqueFd listener_;
@@ -58,6 +64,10 @@ class LineServer {
   std::atomic<std::uint64_t> accepted_{0};
   mutable std::mutex peers_mutex_;
   std::set<std::string> peers_;
+  // Fault::slow_above_rate, server thread only.
+  std::chrono::steady_clock::time_point period_start_ = std::chrono::steady_clock::now();
+  std::uint64_t period_first_ = 0;
+  bool slow_ = false;
   std::thread thread_;  // last: started after everything above exists
 };
 

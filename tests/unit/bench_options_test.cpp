@@ -74,6 +74,20 @@ TEST_CASE("bad run options get a clear message") {
   CHECK(parse({"--bogus"}).exit_code == 2);
 }
 
+TEST_CASE("the connection rate, --interval and --hdr-out options") {
+  const auto churn = parse({"--new-connection-per-request", "--close-rst", "-c", "8", "--interval", "0.5",
+                            "--hdr-out", "out.hgrm"});
+  CHECK(churn.error.empty());
+  CHECK(churn.options.new_connection_per_request);
+  CHECK(churn.options.close_rst);
+  CHECK(churn.options.interval_s == 0.5);
+  CHECK(churn.options.hdr_path == "out.hgrm");
+  CHECK(parse({"--close-rst"}).error.find("needs --new-connection-per-request") != std::string::npos);
+  CHECK(parse({"--new-connection-per-request", "-d", "4"}).error.find("--depth must be 1") != std::string::npos);
+  CHECK(parse({"--new-connection-per-request", "--rate", "100"}).error.find("no --rate") != std::string::npos);
+  CHECK(parse({"--interval", "0.001"}).error.find("--interval") != std::string::npos);
+}
+
 TEST_CASE("--source-addrs takes a range or a list") {
   const auto range = gotit::parse_source_addrs("127.0.0.1-127.0.0.8");
   REQUIRE(range.size() == 8);

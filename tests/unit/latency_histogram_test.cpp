@@ -1,9 +1,12 @@
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include "catch.hpp"
+#include "gotit/bench/hdr_output.hpp"
 #include "gotit/bench/latency_histogram.hpp"
 
 using gotit::LatencyHistogram;
@@ -109,4 +112,37 @@ TEST_CASE("merge is the same as recording everything in one") {
   a.merge(empty);
   CHECK(a.count() == all.count());
   CHECK(a.min() == all.min());
+}
+
+TEST_CASE("--hdr-out's .hgrm parses back to the same percentiles") {
+  gotit::LatencyHistogram h;
+  std::mt19937_64 random(7);
+  std::lognormal_distribution<double> latency(11.0, 0.8);  // around 60 us, a long tail
+  for (int i = 0; i < 20000; ++i) h.record(static_cast<std::uint64_t>(latency(random)));
+  const std::string text = gotit::format_hgrm(h);
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "       Value     Percentile TotalCount 1/(1-Percentile)");
+  int rows = 0;
+  double last_percentile = -1;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    double value_us = 0, percentile = 0;
+    std::uint64_t total = 0;
+    REQUIRE(fields >> value_us >> percentile >> total);
+    ++rows;
+    CHECK(percentile > last_percentile);
+    last_percentile = percentile;
+    const double expected_us = static_cast<double>(h.percentile(percentile * 100)) / 1000.0;
+    INFO(line);
+    CHECK(value_us == Approx(expected_us).epsilon(gotit::LatencyHistogram::kMaxRelativeError));
+    CHECK(total >= static_cast<std::uint64_t>(percentile * 20000 - 1e-6));
+  }
+  CHECK(rows > 50);
+  CHECK(last_percentile == 1.0);
+  CHECK(text.find(fmt::format("#[Max     = {:12.3f}, Total count    =        20000]", h.max() / 1000.0)) !=
+        std::string::npos);
+  CHECK(text.find("#[Mean    = ") != std::string::npos);
 }

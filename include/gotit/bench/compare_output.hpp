@@ -18,6 +18,9 @@ enum class RunStatus {
 };
 std::string_view to_string(RunStatus status);
 
+// The p99 a sweep step must meet to be below the knee.
+inline constexpr double kCompareTargetP99Us = 1000;
+
 struct CompareRun {
   std::string server;
   int idle = 0;
@@ -26,6 +29,8 @@ struct CompareRun {
   RunStatus status = RunStatus::ok;
   std::string note;
   RunResult result;  // meaningful for ok and errors
+  std::string scenario = "load";  // or "churn" (connection rate), "sweep"
+  double offered = 0;             // sweep: requests/s offered
 };
 
 struct CompareReport {

@@ -7,6 +7,10 @@
 //   connecting --connected--> running --error--> retry_wait --100 ms--> connecting
 //        \--fails at start--> closed        (retries only while the load runs)
 //
+// With --new-connection-per-request a connection carries one request: the
+// reply closes it (running -> connecting again at once), and its latency
+// is timed from the start of the connect.
+//
 // Owns its socket and events; loop thread only. The context outlives it.
 #pragma once
 
@@ -45,6 +49,7 @@ class BenchConnection {
   void flush();
   void on_replies(std::size_t count, Clock::time_point now);
   void read_available();
+  void next_connection();
 
   static void on_connect(evutil_socket_t fd, short what, void* argument);
   static void on_readable(evutil_socket_t fd, short what, void* argument);

@@ -53,6 +53,9 @@ struct BenchContext {
   Clock::time_point window_start = Clock::time_point::max();
   Clock::time_point window_end = Clock::time_point::max();
   bool sending = false;  // false before the load starts and after the window
+  // Every reply's latency since the last --interval line (the driver
+  // empties it); the window's own histogram is result.latency.
+  LatencyHistogram interval_latency;
 
  private:
   std::size_t next_source_ = 0;

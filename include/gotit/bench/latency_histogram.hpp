@@ -35,6 +35,22 @@ class LatencyHistogram {
   // The value below which p percent of samples lie (p in [0, 100]), within
   // kMaxRelativeError of the sample at that rank; 0 when empty.
   std::uint64_t percentile(double p) const;
+  // Of the samples themselves (not of the buckets); 0 when empty.
+  double stddev() const;
+
+  // Calls visit(value, count) for each non-empty bucket, lowest first;
+  // value is what percentile() reports for it (its middle, kept within
+  // [min, max]). For spectrum outputs such as HdrHistogram's .hgrm.
+  template <typename Visit>
+  void for_each_bucket(Visit visit) const {
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] == 0) continue;
+      const std::uint64_t middle = middle_of(static_cast<int>(i));
+      visit(middle < min_ ? min_ : middle > max_ ? max_ : middle, counts_[i]);
+    }
+  }
+  static constexpr int kPowersOfTwo = 64 - kSubBucketBits + 1;  // the exact range counts as one
+  static constexpr int kSubBucketsPerPower = 1 << kSubBucketBits;
 
  private:
   static constexpr int kSubBuckets = 1 << kSubBucketBits;
@@ -49,6 +65,7 @@ class LatencyHistogram {
   std::uint64_t min_ = UINT64_MAX;
   std::uint64_t max_ = 0;
   double sum_ = 0.0;  // for the mean; double is exact enough for an average
+  double sum_squares_ = 0.0;  // for the standard deviation
 };
 
 }  // namespace gotit

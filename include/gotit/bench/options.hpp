@@ -56,6 +56,12 @@ struct RunOptions {
   std::string json_path;
   std::string csv_path;
   bool progress = true;    // progress lines on stderr
+  // Connection rate: every request on a connection of its own (connect,
+  // send, read the reply, close), see BenchConnection.
+  bool new_connection_per_request = false;
+  bool close_rst = false;  // close with RST (SO_LINGER 0) instead of FIN
+  double interval_s = 0.0; // > 0: a line per interval during the load
+  std::string hdr_path;    // the latency spectrum as HdrHistogram text (.hgrm)
 };
 
 // The servers compare knows how to start (see bench_compare.hpp).
@@ -74,6 +80,12 @@ struct CompareOptions {
   int max_idle_fork = 1000;
   int max_idle_iterative = 1000;
   bool progress = true;
+  // The connection-rate scenario and the sweep (compare_extras.cpp).
+  int churn_clients = 8;
+  double sweep_from = 5000;
+  double sweep_to = 320000;
+  int sweep_steps = 4;
+  bool full = false;
 };
 
 // Raw text of the run options, converted by finish_run_options.
@@ -91,8 +103,15 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text);
 // Checks and converts; throws UsageError.
 void finish_run_options(const RunOptionText& text, RunOptions& options);
 
+// The connection-rate, time-series and spectrum options of `run`
+// (run_extras.cpp), called by the two above.
+void add_run_extras(CLI::App& app, RunOptions& options);
+void finish_run_extras(RunOptions& options);
+
 void add_compare_options(CLI::App& app, CompareOptions& options);
 void finish_compare_options(CompareOptions& options);
+void add_compare_extras(CLI::App& app, CompareOptions& options);
+void finish_compare_extras(CompareOptions& options);
 
 // "PING\\r\\n" -> "PING\r\n". Understands \r \n \t \\ and \xHH.
 std::string unescape(std::string_view text);

@@ -34,6 +34,9 @@ inline double per_request_us(double cpu_seconds, const RunResult& result) {
 
 // The bench's CPU share of one core during the window (1.0 = a full core).
 double bench_cpu_share(const RunResult& result);
+// The bench's one thread was busy most of the window: the figures measure
+// it, not the server.
+bool bench_limited(const RunResult& result);
 
 // Writes `text` to `path`; throws SystemError naming the file.
 void write_file(const std::string& path, const std::string& text);

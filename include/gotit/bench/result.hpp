@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gotit/bench/latency_histogram.hpp"
 #include "gotit/bench/proc_stats.hpp"
@@ -21,13 +22,23 @@ enum class ErrorKind {
   connect_failed,    // any other connect error (EADDRNOTAVAIL: out of ports...)
   wrong_reply,       // a reply byte differs from what the server must send
   reply_timeout,     // a connection waited --timeout for a reply: stalled
-  closed_by_server,  // EOF or reset on an active connection
+  closed_by_server,  // EOF on an active connection with replies owed
+  reset_by_server,   // ECONNRESET on an active connection
   idle_closed,       // the server closed (or wrote to) a connection held idle
   io_error,          // another read or write error
   count_             // number of kinds
 };
 inline constexpr std::size_t kErrorKinds = static_cast<std::size_t>(ErrorKind::count_);
 std::string_view to_string(ErrorKind kind);
+
+// One --interval line: what the load did in those seconds.
+struct IntervalSample {
+  double end_s = 0.0;          // since the load began (warm-up included)
+  double requests_per_s = 0.0; // replies received in the interval
+  std::uint64_t p99_ns = 0;    // of those replies (0: none)
+  std::uint64_t errors = 0;    // errors of every kind in the interval
+  int open = 0;                // connections open at its end, idle ones too
+};
 
 struct RunResult {
   // What was asked (copied for reports).
@@ -39,6 +50,9 @@ struct RunResult {
   std::size_t request_bytes = 0;
   double duration_s = 0.0;   // the measured window, as it really was
   double warmup_s = 0.0;
+  bool new_connection_per_request = false;  // then a reply is a connection
+  bool close_rst = false;
+  std::string sources;       // the local addresses, when chosen
 
   // Idle pool.
   int idle_opened = 0;       // connected successfully
@@ -53,6 +67,7 @@ struct RunResult {
   std::uint64_t missing_replies = 0;    // sent, never answered
   LatencyHistogram latency;             // ns, requests sent in the window
   LatencyHistogram connect_time;        // ns, every successful connect
+  std::vector<IntervalSample> intervals; // --interval
 
   std::array<std::uint64_t, kErrorKinds> errors{};
   std::array<std::string, kErrorKinds> first_error{};  // an example of each
