@@ -226,8 +226,10 @@ Ending Session::linger(Ending why) {
   const Clock::time_point own =
       why == Ending::stopped ? Clock::time_point::max() : Clock::now() + kLingerBound;
   const bool client_closed = discard_input(own);
-  if (!stopping_) return why;
-  return client_closed ? Ending::drained : Ending::cut;
+  // A client that closed after an oversized line ended for that line, even
+  // if a stop came meanwhile; only a linger the stop began counts as drained.
+  if (client_closed) return why == Ending::stopped ? Ending::drained : why;
+  return stopping_ ? Ending::cut : why;
 }
 
 // The replies are all sent, so the FIN goes right after the last one.
