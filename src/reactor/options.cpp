@@ -53,6 +53,10 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
                              "below half (default {})", options.output_high_water));
   app.add_option("--stats-interval", text.stats_interval,
                  "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)");
+  app.add_option("--workers", text.workers,
+                 "Worker processes on one port (SO_REUSEPORT) under a supervising master: N, or "
+                 "auto for enough to hold --max-conns in total, at least one per core (default 1: "
+                 "no master)");
 }
 
 void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options) {
@@ -81,6 +85,11 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   if (!text.stats_interval.empty()) {
     options.stats_interval =
         std::chrono::seconds(parse_count("stats-interval", text.stats_interval, 0, kDay));
+  }
+  if (text.workers == "auto") {
+    options.workers = 0;
+  } else if (!text.workers.empty()) {
+    options.workers = static_cast<std::size_t>(parse_count("workers", text.workers, 1, 1024));
   }
 }
 

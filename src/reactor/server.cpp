@@ -78,6 +78,7 @@ ReactorServer::~ReactorServer() {
   context_.connections.clear();
   listener_.reset();
   resume_accepting_.reset();
+  full_check_.reset();
   stats_timer_.reset();
   stop_event_.reset();
   sigint_.reset();
@@ -102,9 +103,13 @@ void ReactorServer::build_loop() {
   log::info("backend {}", backend());
 }
 
+std::uint64_t connection_capacity(std::uint64_t file_limit) {
+  return file_limit - std::min(kReservedFds, file_limit / 4);
+}
+
 void ReactorServer::size_capacity(std::uint64_t file_limit) {
-  const std::uint64_t reserve = std::min(kReservedFds, file_limit / 4);
-  const std::uint64_t fits = file_limit - reserve;
+  const std::uint64_t fits = connection_capacity(file_limit);
+  const std::uint64_t reserve = file_limit - fits;
   max_conns_ = options_.max_conns ? options_.max_conns : fits;
   if (options_.max_conns > fits) {
     log::info("--max-conns {} is more than the file limit {} allows (about {}): "
@@ -149,7 +154,8 @@ void ReactorServer::add_internal_events() {
     if (!slot || event_add(slot.get(), every) != 0) throw SystemError(what, ENOMEM);
   };
   resume_accepting_.reset(evtimer_new(base_.get(), on_resume_accepting, this));
-  if (!resume_accepting_) throw SystemError("evtimer_new", ENOMEM);
+  full_check_.reset(evtimer_new(base_.get(), on_full_check, this));
+  if (!resume_accepting_ || !full_check_) throw SystemError("evtimer_new", ENOMEM);
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
@@ -202,6 +208,7 @@ void ReactorServer::stop(std::string_view why) {
   context_.stopping = true;
   listener_.reset();
   event_del(resume_accepting_.get());
+  event_del(full_check_.get());
   for (auto it = context_.connections.begin(); it != context_.connections.end();) {
     Connection& connection = *it++;  // step first: begin_shutdown may free it
     connection.begin_shutdown();
@@ -267,9 +274,8 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
     log::info("accepting again ({} open)", context_.stats.open.get());
     pause_logged_ = false;
   }
-  if (context_.stats.open.get() >= max_conns_ || (select_backend_ && fd >= FD_SETSIZE)) {
-    return reject_full(fd);
-  }
+  const bool full = context_.stats.open.get() >= max_conns_ && !note_full();
+  if (full || (select_backend_ && fd >= FD_SETSIZE)) return reject_full(fd);
   BufferEventPtr bev(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
   if (!bev) {
     log::error("bufferevent_socket_new: out of memory; dropping a connection");

@@ -26,6 +26,10 @@ namespace gotit {
 // request_stop(), and -- through ServingContext -- every connection.
 // Loop thread only, except request_stop() and stats(), which any thread
 // (or a signal handler, for request_stop) may call.
+// Connections one process can hold with `file_limit` descriptors: the limit
+// minus a reserve for everything that is not a peer.
+std::uint64_t connection_capacity(std::uint64_t file_limit);
+
 class ReactorServer {
  public:
   // Ignores SIGPIPE, raises the file limit, builds the loop on the chosen
@@ -48,6 +52,8 @@ class ReactorServer {
   std::uint16_t port() const { return local_port(listening_fd_); }
   std::string_view backend() const;  // the method libevent really uses
   std::size_t max_conns() const { return max_conns_; }
+  // The loop, for a caller's own events (a worker publishes its stats on it).
+  event_base* base() const { return base_.get(); }
 
  private:
   static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
@@ -66,6 +72,10 @@ class ReactorServer {
   void reject_full(int fd);
   void pause_accepting(int error);
   void stop(std::string_view why);
+  // Worker mode (full_listener.cpp).
+  static void on_full_check(evutil_socket_t, short, void* self) noexcept;
+  bool note_full();
+  void check_room();
   void print_stats_line();
 
   ReactorOptions options_;
@@ -74,6 +84,7 @@ class ReactorServer {
   int listening_fd_ = -1;          // owned by listener_
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
+  bool full_close_pending_ = false;  // worker mode: closing the listener is queued
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
   } last_tick_;
@@ -83,6 +94,7 @@ class ReactorServer {
   ListenerPtr listener_;
   EventPtr resume_accepting_;        // re-enables the listener after EMFILE
   EventPtr stats_timer_;
+  EventPtr full_check_;              // worker mode: closes/reopens the listener
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
   ServingContext context_;           // the connections and what they share
