@@ -21,6 +21,7 @@
 
 #include "gotit/common/log.hpp"
 #include "gotit/common/server_cli.hpp"
+#include "gotit/common/start_up.hpp"
 #include "gotit/reactor/server.hpp"
 #include "worker_process.hpp"
 
@@ -404,8 +405,11 @@ std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_proces
 }
 
 int run_master(const ReactorOptions& options) {
-  ignore_sigpipe();
-  const std::uint64_t per_process = connection_capacity(raise_file_limit());
+  if (options.agent_port) {
+    // Every worker would bind the agent port; one agent for the master is future work.
+    throw UsageError("--agent-port does not work with --workers yet");
+  }
+  const std::uint64_t per_process = prepare_server_process("gotit-reactor master").connections;
   const auto cores = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   Master master(options, per_process, cores);
   return master.run();

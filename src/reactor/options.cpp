@@ -29,6 +29,16 @@ std::optional<Backend> parse_backend(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<Reader> parse_reader(std::string_view text) {
+  if (text == "bufferevent") return Reader::bufferevent;
+  if (text == "direct") return Reader::direct;
+  return std::nullopt;
+}
+
+std::string_view to_string(Reader reader) {
+  return reader == Reader::bufferevent ? "bufferevent" : "direct";
+}
+
 std::string_view to_string(Backend backend) {
   for (const auto& [name, value] : kBackendNames) {
     if (value == backend) return name;
@@ -40,6 +50,11 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
   add_server_options(app, options.server, text.server);
   app.add_option("--backend", text.backend,
                  "Readiness interface: auto, epoll, kqueue, poll or select (default auto)");
+  app.add_option("--reader", text.reader,
+                 "Who reads the sockets: bufferevent (libevent's reader, public API only, "
+                 "3 system calls a request) or direct (our recv on the bufferevent's read "
+                 "event, 2 a request; used only on the libevent 2.1.x it was tested with, "
+                 "bufferevent elsewhere) (default direct)");
   app.add_option("--max-conns", text.max_conns,
                  "Most connections held at once; more are told 'Error: server full' "
                  "(default: the file limit minus a reserve)");
@@ -47,12 +62,19 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
                  "Close a peer that sends nothing for SECONDS (default 0: never)");
   app.add_option("--write-timeout", text.write_timeout,
                  fmt::format("Close a peer that takes none of its queued replies for SECONDS "
-                             "(default {})", options.write_timeout.count()));
+                             "(default {}, as gotit-blocking's fixed bound)",
+                             options.write_timeout.count()));
   app.add_option("--output-high-water", text.output_high_water,
                  fmt::format("Stop reading a peer whose queued replies pass BYTES; resume "
                              "below half (default {})", options.output_high_water));
   app.add_option("--stats-interval", text.stats_interval,
                  "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)");
+  app.add_option("--agent-port", text.agent_port,
+                 "Answer HAProxy's agent check on PORT: 'ready maxconn:N' while serving, "
+                 "'drain' once a stop has begun (default: no agent port)");
+  app.add_option("--stop-grace", text.stop_grace,
+                 "On SIGTERM/SIGINT keep accepting for SECONDS while the agent says 'drain', "
+                 "then stop gracefully (default 0)");
   app.add_option("--workers", text.workers,
                  "Worker processes on one port (SO_REUSEPORT) under a supervising master: N, or "
                  "auto for enough to hold --max-conns in total, at least one per core (default 1: "
@@ -67,6 +89,11 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
         "backend must be auto, epoll, kqueue, poll or select, got '{}'", text.backend));
   }
   options.backend = *backend;
+  const auto reader = parse_reader(text.reader);
+  if (!reader) {
+    throw UsageError(fmt::format("reader must be bufferevent or direct, got '{}'", text.reader));
+  }
+  options.reader = *reader;
   if (!text.max_conns.empty()) {
     options.max_conns =
         static_cast<std::size_t>(parse_count("max-conns", text.max_conns, 1, 1 << 24));
@@ -85,6 +112,10 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   if (!text.stats_interval.empty()) {
     options.stats_interval =
         std::chrono::seconds(parse_count("stats-interval", text.stats_interval, 0, kDay));
+  }
+  if (!text.agent_port.empty()) options.agent_port = parse_port(text.agent_port);
+  if (!text.stop_grace.empty()) {
+    options.stop_grace = std::chrono::seconds(parse_count("stop-grace", text.stop_grace, 0, kDay));
   }
   if (text.workers == "auto") {
     options.workers = 0;

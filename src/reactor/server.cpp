@@ -15,13 +15,11 @@
 #include <utility>
 
 #include "gotit/common/log.hpp"
+#include "gotit/common/start_up.hpp"
+#include "gotit/reactor/bufferevent_read_event.hpp"
 
 namespace gotit {
 namespace {
-
-// Descriptors kept back from --max-conns for everything that is not a peer:
-// stdio, the listening socket, epoll's own fd, libevent's signal pipe, ours.
-constexpr std::uint64_t kReservedFds = 64;
 
 // After EMFILE/ENFILE the listener sleeps this long before trying again.
 constexpr timeval kAcceptRetry{0, 100'000};
@@ -62,20 +60,24 @@ long read_somaxconn() {
 // --- set-up -----------------------------------------------------------------
 
 ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) {
-  ignore_sigpipe();  // libevent's writev has no MSG_NOSIGNAL
-  const std::uint64_t file_limit = raise_file_limit();
+  const ServerCapacity capacity = prepare_server_process("gotit-reactor");
   build_loop();
-  size_capacity(file_limit);
+  size_capacity(capacity);
   start_listening();
   add_internal_events();
+  if (options_.agent_port) {
+    ListenOptions where = options_.server.listen;
+    where.port = *options_.agent_port;
+    agent_.emplace(base_.get(), where, max_conns_);
+  }
 }
 
-// Teardown order, written once: connections first (each frees its
+// Teardown order, written once: sessions first (each frees its
 // bufferevent, which lives on the base), then the listener (closing the
 // listening socket), then the timer, signal and pipe events (which restores
 // the old signal handlers), then the base itself; the self-pipe last.
 ReactorServer::~ReactorServer() {
-  context_.connections.clear();
+  context_.sessions.clear();
   listener_.reset();
   resume_accepting_.reset();
   full_check_.reset();
@@ -84,6 +86,8 @@ ReactorServer::~ReactorServer() {
   sigint_.reset();
   sigterm_.reset();
   sigusr1_.reset();
+  grace_timer_.reset();
+  agent_.reset();
   base_.reset();
   stop_read_.reset();
   stop_write_.reset();
@@ -99,34 +103,34 @@ void ReactorServer::build_loop() {
   context_.output_high_water = options_.output_high_water;
   context_.idle_timeout = options_.idle_timeout;
   context_.write_timeout = options_.write_timeout;
+  context_.reader = options_.reader;
+  std::string fallback;
+  if (context_.reader == Reader::direct && !direct_reader_tested(fallback)) {
+    context_.reader = Reader::bufferevent;
+    fallback = fmt::format(" (not direct: {})", fallback);
+  }
   context_.replies.reserve(64 * 1024);
-  log::info("backend {}", backend());
+  log::info("backend {}, reader {}{}", backend(), to_string(context_.reader), fallback);
 }
 
-std::uint64_t connection_capacity(std::uint64_t file_limit) {
-  return file_limit - std::min(kReservedFds, file_limit / 4);
-}
-
-void ReactorServer::size_capacity(std::uint64_t file_limit) {
-  const std::uint64_t fits = connection_capacity(file_limit);
-  const std::uint64_t reserve = file_limit - fits;
+void ReactorServer::size_capacity(const ServerCapacity& capacity) {
+  const std::uint64_t fits = capacity.connections;
   max_conns_ = options_.max_conns ? options_.max_conns : fits;
   if (options_.max_conns > fits) {
     log::info("--max-conns {} is more than the file limit {} allows (about {}): "
-              "accept will pause on EMFILE", options_.max_conns, file_limit, fits);
+              "accept will pause on EMFILE", options_.max_conns, capacity.file_limit, fits);
   }
   if (select_backend_) {
     // select() takes bit sets of FD_SETSIZE bits; glibc aborts on an fd past
     // them. So with select, every descriptor must stay below FD_SETSIZE.
-    const std::size_t select_cap = FD_SETSIZE - kReservedFds;
+    const std::size_t select_cap = FD_SETSIZE - capacity.reserved;
     if (max_conns_ > select_cap) {
       max_conns_ = select_cap;
       log::info("select watches descriptors below FD_SETSIZE ({}) only: "
                 "connections capped at {}", FD_SETSIZE, max_conns_);
     }
   }
-  log::info("file limit {}: up to {} connections ({} descriptors in reserve)", file_limit,
-            max_conns_, reserve);
+  if (max_conns_ != fits) log::info("up to {} connections", max_conns_);
 }
 
 void ReactorServer::start_listening() {
@@ -197,6 +201,8 @@ void ReactorServer::request_stop() {
 // loop exits when the last connection is freed (ServingContext::release).
 // A peer that never reads is bounded by the write timeout.
 void ReactorServer::stop(std::string_view why) {
+  if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
+  if (agent_) agent_->begin_drain();
   if (context_.stopping) {
     log::info("{} again: stopping at once, {} connections not flushed", why,
               context_.stats.open.get());
@@ -209,11 +215,33 @@ void ReactorServer::stop(std::string_view why) {
   listener_.reset();
   event_del(resume_accepting_.get());
   event_del(full_check_.get());
-  for (auto it = context_.connections.begin(); it != context_.connections.end();) {
-    Connection& connection = *it++;  // step first: begin_shutdown may free it
-    connection.begin_shutdown();
+  for (auto it = context_.sessions.begin(); it != context_.sessions.end();) {
+    Session& session = *it++;  // step first: begin_shutdown may free it
+    session.begin_shutdown();
   }
-  if (context_.connections.empty()) event_base_loopexit(base_.get(), nullptr);
+  if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// --stop-grace: the agent says "drain" at once, but the listener stays open
+// for the grace, so a client the balancer sends before it has read "drain"
+// is still served. Then the ordinary graceful stop. A second stop request
+// during the grace ends it early; a third stops at once.
+void ReactorServer::begin_grace(std::string_view why) {
+  grace_begun_ = true;
+  if (agent_) agent_->begin_drain();
+  const timeval grace{static_cast<time_t>(options_.stop_grace.count()), 0};
+  grace_timer_.reset(evtimer_new(base_.get(), on_grace_over, this));
+  if (!grace_timer_ || evtimer_add(grace_timer_.get(), &grace) != 0) {
+    log::error("{}: cannot start the stop grace timer; stopping now", why);
+    return stop(why);
+  }
+  log::info("{}: draining; still accepting for {} s ({} open)", why,
+            options_.stop_grace.count(), context_.stats.open.get());
+}
+
+void ReactorServer::on_grace_over(evutil_socket_t, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  if (!server.context_.stopping) server.stop("stop grace over");
 }
 
 // A signal, delivered by libevent through its internal pipe as an ordinary

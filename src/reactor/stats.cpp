@@ -8,11 +8,12 @@ std::string format_stats(const ReactorStats& stats) {
   return fmt::format(
       "accepted {}, rejected {} (server full), messages {}, bytes in {}, bytes out {}, "
       "peak connections {}, open {}, accept pauses {}, slow-reader throttles {}, "
-      "write timeouts {}, idle timeouts {}, listener closes {}",
+      "write timeouts {}, idle timeouts {}, bytes via input buffer {}, listener closes {}",
       stats.accepted.get(), stats.rejected_full.get(), stats.messages.get(),
       stats.bytes_in.get(), stats.bytes_out.get(), stats.peak.get(), stats.open.get(),
       stats.accept_pauses.get(), stats.slow_reader_throttles.get(),
-      stats.write_timeouts.get(), stats.idle_timeouts.get(), stats.listener_closes.get());
+      stats.write_timeouts.get(), stats.idle_timeouts.get(), stats.bytes_via_input_buffer.get(),
+      stats.listener_closes.get());
 }
 
 namespace {
@@ -23,7 +24,8 @@ constexpr Counter ReactorStats::*kCounters[] = {
     &ReactorStats::accept_pauses,  &ReactorStats::slow_reader_throttles,
     &ReactorStats::write_timeouts, &ReactorStats::idle_timeouts,
     &ReactorStats::messages,       &ReactorStats::bytes_in,
-    &ReactorStats::bytes_out,      &ReactorStats::open,
+    &ReactorStats::bytes_out,      &ReactorStats::bytes_via_input_buffer,
+    &ReactorStats::open,
     &ReactorStats::peak,           &ReactorStats::listener_closes,
 };
 

@@ -1,7 +1,7 @@
 // gotit-reactor's server: one thread, one libevent event_base.
 //
-// An evconnlistener accepts; every peer becomes a Connection (a bufferevent
-// plus a line framer, reactor_connection.hpp); signals and timers are events
+// An evconnlistener accepts; every peer becomes a Session (a bufferevent
+// plus the shared Replier, session.hpp); signals and timers are events
 // on the same loop, so nothing ever runs concurrently with anything else.
 #pragma once
 
@@ -9,13 +9,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <event2/listener.h>
 
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/net.hpp"
-#include "gotit/reactor/connection.hpp"
+#include "gotit/common/start_up.hpp"
+#include "gotit/reactor/agent.hpp"
+#include "gotit/reactor/session.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/stats.hpp"
 
@@ -26,14 +29,11 @@ namespace gotit {
 // request_stop(), and -- through ServingContext -- every connection.
 // Loop thread only, except request_stop() and stats(), which any thread
 // (or a signal handler, for request_stop) may call.
-// Connections one process can hold with `file_limit` descriptors: the limit
-// minus a reserve for everything that is not a peer.
-std::uint64_t connection_capacity(std::uint64_t file_limit);
-
 class ReactorServer {
  public:
-  // Ignores SIGPIPE, raises the file limit, builds the loop on the chosen
-  // backend and starts listening. Logs the backend and the capacity.
+  // Ignores SIGPIPE, raises the file limit (prepare_server_process), builds
+  // the loop on the chosen backend, picks the reader and starts listening.
+  // Logs the backend, the reader in effect and the capacity.
   // Throws UsageError (bad backend, bad address) or SystemError.
   explicit ReactorServer(const ReactorOptions& options);
   ~ReactorServer();
@@ -54,6 +54,9 @@ class ReactorServer {
   std::size_t max_conns() const { return max_conns_; }
   // The loop, for a caller's own events (a worker publishes its stats on it).
   event_base* base() const { return base_.get(); }
+  // The reader in effect: --reader, or bufferevent where direct is untested.
+  Reader reader() const { return context_.reader; }
+  const AgentPort* agent() const { return agent_ ? &*agent_ : nullptr; }  // null without --agent-port
 
  private:
   static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
@@ -63,9 +66,10 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
-  void size_capacity(std::uint64_t file_limit);
+  void size_capacity(const ServerCapacity& capacity);
   void start_listening();
   void add_internal_events();
   void accept_one(int fd, const sockaddr* address, int length);
@@ -76,6 +80,7 @@ class ReactorServer {
   static void on_full_check(evutil_socket_t, short, void* self) noexcept;
   bool note_full();
   void check_room();
+  void begin_grace(std::string_view why);
   void print_stats_line();
 
   ReactorOptions options_;
@@ -85,6 +90,7 @@ class ReactorServer {
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
   bool full_close_pending_ = false;  // worker mode: closing the listener is queued
+  bool grace_begun_ = false;       // a stop signal started --stop-grace
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
   } last_tick_;
@@ -97,7 +103,9 @@ class ReactorServer {
   EventPtr full_check_;              // worker mode: closes/reopens the listener
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
-  ServingContext context_;           // the connections and what they share
+  EventPtr grace_timer_;             // ends --stop-grace
+  std::optional<AgentPort> agent_;   // --agent-port
+  ServingContext context_;           // the sessions and what they share
 };
 
 }  // namespace gotit
