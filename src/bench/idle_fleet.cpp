@@ -45,8 +45,13 @@ int per_helper_capacity() {
   return static_cast<int>(std::min<std::uint64_t>(hard_file_limit(), 1 << 30)) - kHelperReserve;
 }
 
+// Below this many connections per helper a fleet would be hundreds of
+// processes: the file limit is the problem to fix, and run_bench says how.
+constexpr int kMinPerHelper = 1000;
+
 bool needs_fleet(const RunOptions& options) {
-  return descriptors_needed(options.idle, options.conns) > hard_file_limit();
+  return descriptors_needed(options.idle, options.conns) > hard_file_limit() &&
+         per_helper_capacity() >= kMinPerHelper;
 }
 
 double gib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024 * 1024); }
