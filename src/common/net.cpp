@@ -125,6 +125,8 @@ UniqueFd listen_on(const addrinfo& info, const ListenOptions& options) {
     check(setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off),
           "setsockopt IPV6_V6ONLY", where);
   }
+  // On the listener, before listen(): every accepted socket inherits it.
+  set_keepalive(fd.get(), options.tcp_keepalive);
   check(::bind(fd.get(), info.ai_addr, info.ai_addrlen), "bind", where);
   if (options.listen) check(::listen(fd.get(), options.backlog), "listen", where);
   return fd;

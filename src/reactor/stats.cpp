@@ -8,12 +8,13 @@ std::string format_stats(const ReactorStats& stats) {
   return fmt::format(
       "accepted {}, rejected {} (server full), messages {}, bytes in {}, bytes out {}, "
       "peak connections {}, open {}, accept pauses {}, slow-reader throttles {}, "
-      "write timeouts {}, idle timeouts {}, bytes via input buffer {}, listener closes {}",
+      "write timeouts {}, idle timeouts {}, bytes via input buffer {}, reaped by keepalive {}, "
+      "listener closes {}",
       stats.accepted.get(), stats.rejected_full.get(), stats.messages.get(),
       stats.bytes_in.get(), stats.bytes_out.get(), stats.peak.get(), stats.open.get(),
       stats.accept_pauses.get(), stats.slow_reader_throttles.get(),
       stats.write_timeouts.get(), stats.idle_timeouts.get(), stats.bytes_via_input_buffer.get(),
-      stats.listener_closes.get());
+      stats.peers_reaped.get(), stats.listener_closes.get());
 }
 
 namespace {
@@ -27,6 +28,7 @@ constexpr Counter ReactorStats::*kCounters[] = {
     &ReactorStats::bytes_out,      &ReactorStats::bytes_via_input_buffer,
     &ReactorStats::open,
     &ReactorStats::peak,           &ReactorStats::listener_closes,
+    &ReactorStats::peers_reaped,
 };
 
 }  // namespace
