@@ -1,7 +1,6 @@
 // The accept step every model shares: wait, accept4(), name the peer.
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,12 +30,7 @@ std::optional<AcceptedClient> accept_client(int listener, int stop_fd) {
   // sessions are written in the blocking style.
   const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
   if (fd >= 0) {
-    AcceptedClient connection{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
-    const timeval limit{kSlowReaderTimeout.count(), 0};
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0) {
-      throw SystemError("setsockopt SO_SNDTIMEO", errno);
-    }
-    return connection;
+    return AcceptedClient{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
   }
   const int error = errno;
   switch (error) {

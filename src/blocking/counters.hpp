@@ -16,6 +16,8 @@ struct Counters {
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> reaped{0};  // peers the kernel gave up on (keepalive)
+  std::atomic<std::uint64_t> drained{0};  // closed in order during a stop
+  std::atomic<std::uint64_t> cut{0};      // closed at the stop's bound
 
   void add(const ServerTotals& more) {
     connections.fetch_add(more.connections, std::memory_order_relaxed);
@@ -23,11 +25,14 @@ struct Counters {
     bytes_in.fetch_add(more.bytes_in, std::memory_order_relaxed);
     bytes_out.fetch_add(more.bytes_out, std::memory_order_relaxed);
     reaped.fetch_add(more.reaped, std::memory_order_relaxed);
+    drained.fetch_add(more.drained, std::memory_order_relaxed);
+    cut.fetch_add(more.cut, std::memory_order_relaxed);
   }
   ServerTotals snapshot() const {
     return {connections.load(std::memory_order_relaxed), messages.load(std::memory_order_relaxed),
             bytes_in.load(std::memory_order_relaxed), bytes_out.load(std::memory_order_relaxed),
-            reaped.load(std::memory_order_relaxed)};
+            reaped.load(std::memory_order_relaxed), drained.load(std::memory_order_relaxed),
+            cut.load(std::memory_order_relaxed)};
   }
 };
 

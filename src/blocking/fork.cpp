@@ -30,7 +30,8 @@ class Children {
   void start(AcceptedClient connection, ModelContext& context);
   // Reads the children's reports and reaps those that exited. Never blocks.
   void collect();
-  // Forwards the stop to every child, waits up to `grace`, kills the rest.
+  // Forwards the stop to every child, waits up to `grace` (each child bounds
+  // its own stop by --shutdown-timeout, so this is a backstop), kills the rest.
   void finish_all(std::chrono::seconds grace);
 
  private:
@@ -73,7 +74,7 @@ void Children::serve_child(const AcceptedClient& connection, ModelContext& conte
   context.listener.reset();  // the parent accepts; the child only serves
   report_read_.reset();
   Counters mine;
-  serve_client(connection, context.reply, context.stop.fd(), mine);
+  serve_client(connection, context.reply, context.limits, context.stop.fd(), mine);
   const ServerTotals totals = mine.snapshot();
   if (::write(report_write_.get(), &totals, sizeof totals) < 0) {
     log::error("child {}: write report: {}", getpid(), std::strerror(errno));
@@ -112,7 +113,9 @@ void Children::finish_all(std::chrono::seconds grace) {
     for (const pid_t pid : running_) ::kill(pid, SIGKILL);
     for (const pid_t pid : running_) {
       while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+      // Its report is lost with it: count what we know, one connection, cut.
       counters_.connections.fetch_add(1, std::memory_order_relaxed);
+      counters_.cut.fetch_add(1, std::memory_order_relaxed);
     }
     running_.clear();
   }
@@ -134,7 +137,7 @@ void run_fork(ModelContext& context) {
     children.collect();
   }
   context.listener.reset();  // stop accepting
-  children.finish_all(kStopGrace);
+  children.finish_all(context.limits.shutdown_timeout + kStopBackstop);
 }
 
 }  // namespace gotit::blocking

@@ -10,7 +10,7 @@ void run_iterative(ModelContext& context) {
     if (wait_for_client(context.listener.get(), context.stop.fd()) == Wake::stop) break;
     std::optional<AcceptedClient> connection = accept_client(context.listener.get(), context.stop.fd());
     if (!connection) continue;
-    serve_client(*connection, context.reply, context.stop.fd(), context.counters);
+    serve_client(*connection, context.reply, context.limits, context.stop.fd(), context.counters);
   }  // the served connection closed at the end of each turn
   context.listener.reset();  // stop accepting
 }

@@ -12,9 +12,10 @@ namespace {
 constexpr const char* kDescription =
     "gotit-blocking: a TCP line server in the classic blocking style. Every line\n"
     "(at most 255 bytes) gets \"Got it!\" (or itself, with --reply echo).\n"
-    "SIGINT/SIGTERM: stop accepting, answer what was received, exit 0 with a summary.\n"
-    "A client that takes none of its replies for {} s is dropped (as gotit-reactor's\n"
-    "default --write-timeout).\n"
+    "SIGINT/SIGTERM: stop accepting, answer what was received, FIN after the last reply,\n"
+    "wait for each client to close (at most --shutdown-timeout), exit 0 with a summary;\n"
+    "a second signal ends the process at once. (--model iterative: clients still in\n"
+    "the accept queue are refused.)\n"
     "Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.";
 
 int serve(const gotit::BlockingOptions& options) {
@@ -31,11 +32,16 @@ int serve(const gotit::BlockingOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app(fmt::format(kDescription, gotit::kSlowReaderTimeout.count()), "gotit-blocking");
+  CLI::App app(kDescription, "gotit-blocking");
   gotit::BlockingOptions options;
   gotit::ServerOptionText text;
   std::string model = "iterative";
+  std::string write_timeout;
   gotit::add_server_options(app, options.server, text);
+  app.add_option("--write-timeout", write_timeout,
+                 fmt::format("Drop a client that does not take the replies to one read within "
+                             "SECONDS (default {}, as gotit-reactor's)",
+                             options.write_timeout.count()));
   app.add_option("--model", model,
                  "iterative (one client at a time, as the tutorial: a peer that vanishes without a "
                  "word blocks everybody until --tcp-keepalive reaps it), threads (a thread per "
@@ -48,6 +54,10 @@ int main(int argc, char** argv) {
       throw gotit::UsageError(fmt::format("model must be iterative, threads or fork, got '{}'", model));
     }
     options.model = *parsed;
+    if (!write_timeout.empty()) {
+      options.write_timeout =
+          std::chrono::seconds(gotit::parse_count("write-timeout", write_timeout, 1, 24 * 60 * 60));
+    }
     gotit::log::set_verbosity(options.server.verbose);
     return serve(options);
   });

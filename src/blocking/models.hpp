@@ -13,14 +13,15 @@
 
 namespace gotit::blocking {
 
-// How long a stopping server waits for its connections (a client that never
-// reads its replies can block a write forever) before cutting them off.
-inline constexpr std::chrono::seconds kStopGrace{5};
-
+// Every session bounds its own stop by --shutdown-timeout; a stopping
+// server waits this much longer for them before it cuts off whoever is left
+// (a backstop: it should find nobody).
+inline constexpr std::chrono::seconds kStopBackstop{1};
 
 struct ModelContext {
   UniqueFd& listener;  // non-blocking; the loop closes it when stopping
   ReplyMode reply;
+  SessionLimits limits;
   StopSignal& stop;
   Counters& counters;
 };
@@ -37,10 +38,8 @@ enum class Wake { client, stop, other };
 // Wake::other means other_fd is readable or the time ran out.
 Wake wait_for_client(int listener, int stop_fd, int other_fd = -1, int timeout_ms = -1);
 
-// accept4() one waiting client, its writes bounded by kSlowReaderTimeout
-// (protocol.hpp, SO_SNDTIMEO): without it a client that takes none of its
-// replies would hold a thread or process forever -- and in the iterative
-// model, the server.
+// accept4() one waiting client (its writes are bounded by the session:
+// SessionLimits::write_timeout).
 // nullopt if it already left, or when out of file descriptors (logged, then
 // a short pause so the loop does not spin).
 std::optional<AcceptedClient> accept_client(int listener, int stop_fd);

@@ -24,8 +24,9 @@ std::string_view to_string(BlockingModel model) {
 
 std::string format_summary(const ServerTotals& totals) {
   return fmt::format("stopped: {} connections, {} messages, {} bytes in, {} bytes out, "
-                     "{} reaped by keepalive", totals.connections, totals.messages,
-                     totals.bytes_in, totals.bytes_out, totals.reaped);
+                     "{} reaped by keepalive, {} drained, {} cut", totals.connections,
+                     totals.messages, totals.bytes_in, totals.bytes_out, totals.reaped,
+                     totals.drained, totals.cut);
 }
 
 struct BlockingServer::State {
@@ -55,8 +56,10 @@ BlockingServer::~BlockingServer() = default;
 int BlockingServer::listening_fd() const { return state_->listener.get(); }
 
 ServerTotals BlockingServer::run() {
-  blocking::ModelContext context{state_->listener, state_->options.server.reply, state_->stop,
-                                 state_->counters};
+  const blocking::SessionLimits limits{state_->options.write_timeout,
+                                       state_->options.server.shutdown_timeout};
+  blocking::ModelContext context{state_->listener, state_->options.server.reply, limits,
+                                 state_->stop, state_->counters};
   switch (state_->options.model) {
     case BlockingModel::iterative: blocking::run_iterative(context); break;
     case BlockingModel::threads: blocking::run_threads(context); break;

@@ -3,7 +3,7 @@
 // protocol half (Replier, common/replier.hpp) and the steps are the same,
 // in the same order and under the same names. What differs is who waits and
 // where: here the client's own thread (or process) waits -- in poll() for
-// bytes (wait_for_bytes), in send() for room (flush_replies) -- while in the
+// bytes (wait_for_bytes) and for room (wait_for_room) -- while in the
 // reactor one event loop waits for every peer at once and calls back.
 #include "session.hpp"
 
@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <string_view>
@@ -22,12 +23,17 @@
 namespace gotit::blocking {
 namespace {
 
-// After a stop, a session answers the bytes already waiting in its socket,
-// but no more than this: a peer that keeps streaming cannot delay the exit.
-constexpr std::size_t kMaxLastPassBytes = 1 << 20;
+using Clock = std::chrono::steady_clock;
 
-// Why a session ended, as the -v log says it.
-enum class Ending { client_left, oversized, reset, not_reading, stopped, failed };
+// Why a session ended, as the -v log says it. `stopped` is the way to
+// `drained` or `cut`.
+enum class Ending { client_left, oversized, reset, not_reading, stopped, drained, cut, failed };
+
+// A deadline passed while the replies waited for room: the client is not
+// reading. `at_stop`: it was the stop's deadline.
+struct OutOfTime {
+  bool at_stop;
+};
 
 std::string_view describe(Ending ending) {
   switch (ending) {
@@ -36,6 +42,8 @@ std::string_view describe(Ending ending) {
     case Ending::reset: return "reset by peer";
     case Ending::not_reading: return "not reading its replies (write timed out)";
     case Ending::stopped: return "server stopping";
+    case Ending::drained: return "server stopping: replies sent, FIN, client closed";
+    case Ending::cut: return "server stopping: cut at --shutdown-timeout";
     case Ending::failed: break;
   }
   return "failed";
@@ -49,13 +57,15 @@ enum class Woke { readable, stop };
 // Errors are thrown (SystemError) and end the session in serve_client.
 class Session {
  public:
-  Session(int fd, ReplyMode reply, int stop_fd, Counters& counters)
-      : fd_(fd), stop_fd_(stop_fd), reply_(reply), counters_(counters) {}
+  Session(int fd, ReplyMode reply, const SessionLimits& limits, int stop_fd, Counters& counters)
+      : fd_(fd), stop_fd_(stop_fd), reply_(reply), limits_(limits), counters_(counters) {}
 
   // Serves until the client leaves, sends an oversized line or a stop comes.
   Ending serve();
-  // FIN after the replies, then drop input until EOF, the bound or a stop.
-  void linger();
+  // FIN after the replies, then drop input until EOF or the bound: kLingerBound
+  // after an oversized line, the stop's deadline at a stop (`why` stopped).
+  // Returns `why`, or drained / cut during a stop.
+  Ending linger(Ending why);
 
  private:
   Woke wait_for_bytes();
@@ -64,17 +74,23 @@ class Session {
   void finish_after_half_close();
   void count(Replier::Framed framed);
   void flush_replies();
+  void wait_for_room(Clock::time_point deadline);
   void start_discarding();
-  void discard_input();
+  bool discard_input(Clock::time_point deadline);
   Ending answer_what_has_arrived();
+  void note_stop();
+  // `deadline`, or the stop's if that comes first.
+  Clock::time_point bounded(Clock::time_point deadline) const;
 
   int fd_;
   int stop_fd_;
   ReplyMode reply_;
+  SessionLimits limits_;
   Counters& counters_;
   Replier replier_;
   std::string replies_;  // the replies to one read, written at once
-  std::chrono::steady_clock::time_point discard_deadline_;  // while discarding
+  bool stopping_ = false;          // the session has seen the stop pipe
+  Clock::time_point stop_deadline_;  // while stopping: everything ends by then
 };
 
 // --- Session: the loop ----------------------------------------------------------
@@ -106,7 +122,10 @@ Woke Session::wait_for_bytes() {
     const int ready = ::poll(waiting, 2, -1);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw SystemError("poll", errno);
-    if (waiting[1].revents != 0) return Woke::stop;
+    if (waiting[1].revents != 0) {
+      note_stop();
+      return Woke::stop;
+    }
     return Woke::readable;  // POLLIN, POLLHUP or POLLERR: read() tells which
   }
 }
@@ -157,55 +176,102 @@ void Session::count(Replier::Framed framed) {
   counters_.messages.fetch_add(framed.messages, std::memory_order_relaxed);
 }
 
+// The replies to one read go out with non-blocking sends, and when the
+// kernel's send buffer is full we poll for room -- with a deadline for the
+// whole batch. (SO_SNDTIMEO would bound each send() instead, and restart at
+// every partial one: a client taking a few bytes every few seconds would
+// hold this thread, or in the iterative model the server, without limit.)
+// The wait is the blocking model's backpressure: this thread (or process)
+// waits; nobody else does -- except in the iterative model, where everyone does.
 void Session::flush_replies() {
   if (replies_.empty()) return;
-  // Blocks while the client is not reading: the blocking model's
-  // backpressure. This thread (or process) waits; nobody else does --
-  // except in the iterative model, where everyone does. SO_SNDTIMEO
-  // (kSlowReaderTimeout) bounds the wait.
-  write_all(fd_, replies_);
+  const Clock::time_point deadline = Clock::now() + limits_.write_timeout;
+  std::string_view pending = replies_;
+  while (!pending.empty()) {
+    const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) {
+      pending.remove_prefix(static_cast<std::size_t>(sent));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw SystemError("send", errno);
+    wait_for_room(deadline);
+  }
   counters_.bytes_out.fetch_add(replies_.size(), std::memory_order_relaxed);
   replies_.clear();
+}
+
+// Waits until the socket can take more, the stop pipe says stop (which
+// brings the stop's deadline in) or the deadline passes (OutOfTime).
+void Session::wait_for_room(Clock::time_point deadline) {
+  for (;;) {
+    const Clock::time_point until = bounded(deadline);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) throw OutOfTime{stopping_ && until == stop_deadline_};
+    pollfd waiting[2] = {{fd_, POLLOUT, 0}, {stopping_ ? -1 : stop_fd_, POLLIN, 0}};
+    const int ready = ::poll(waiting, 2, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw SystemError("poll", errno);
+    if (waiting[1].revents != 0) note_stop();
+    if (waiting[0].revents != 0) return;  // room, or an error the next send reports
+  }
 }
 
 // close() with unread bytes in the receive queue makes the kernel send RST,
 // which discards our unsent replies and may destroy unread ones at the
 // client. So, as nginx's lingering_close: FIN after the replies, then read
-// and discard until the client closes, the bound passes or a stop comes.
-void Session::linger() {
+// and discard until the client closes or the bound passes.
+Ending Session::linger(Ending why) {
   start_discarding();
-  discard_input();
+  const Clock::time_point own =
+      why == Ending::stopped ? Clock::time_point::max() : Clock::now() + kLingerBound;
+  const bool client_closed = discard_input(own);
+  if (!stopping_) return why;
+  return client_closed ? Ending::drained : Ending::cut;
 }
 
+// The replies are all sent, so the FIN goes right after the last one.
 void Session::start_discarding() {
   if (::shutdown(fd_, SHUT_WR) != 0) throw SystemError("shutdown", errno);
-  discard_deadline_ = std::chrono::steady_clock::now() + kLingerBound;
 }
 
-void Session::discard_input() {
+// Reads and drops input until EOF (true) or the deadline (false). A stop
+// that comes meanwhile does not end it: it brings the stop's deadline in.
+bool Session::discard_input(Clock::time_point deadline) {
   char sink[4096];
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        discard_deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return;
-    pollfd waiting[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(bounded(deadline) - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd waiting[2] = {{fd_, POLLIN, 0}, {stopping_ ? -1 : stop_fd_, POLLIN, 0}};
     const int ready = ::poll(waiting, 2, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw SystemError("poll", errno);
-    if (ready == 0 || waiting[1].revents != 0) return;
+    if (waiting[1].revents != 0) note_stop();
+    if (waiting[0].revents == 0) continue;
     const ssize_t n = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n < 0) throw SystemError("recv", errno);
-    if (n == 0) return;  // the client closed: nothing left unread
+    if (n == 0) return true;  // the client closed: nothing left unread
   }
+}
+
+void Session::note_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = Clock::now() + limits_.shutdown_timeout;
+}
+
+Clock::time_point Session::bounded(Clock::time_point deadline) const {
+  return stopping_ ? std::min(deadline, stop_deadline_) : deadline;
 }
 
 // --- Session: server shutdown ---------------------------------------------------
 
 // Serving is stopping: one last pass over the complete messages already in
-// the socket (never waiting for more), then the connection closes.
+// the socket (never waiting for more, at most kStopPassBytes), then the
+// connection lingers (serve_client).
 Ending Session::answer_what_has_arrived() {
-  const ReadStop stop = read_requests(kMaxLastPassBytes, ReadUntil::empty);
+  const ReadStop stop = read_requests(kStopPassBytes, ReadUntil::empty);
   if (stop == ReadStop::oversized) return Ending::oversized;
   if (stop == ReadStop::eof) finish_after_half_close();
   return Ending::stopped;
@@ -213,25 +279,28 @@ Ending Session::answer_what_has_arrived() {
 
 }  // namespace
 
-void serve_client(const AcceptedClient& client, ReplyMode reply, int stop_fd, Counters& counters) {
+void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLimits& limits,
+                  int stop_fd, Counters& counters) {
   counters.connections.fetch_add(1, std::memory_order_relaxed);
   log::at(log::Level::connection, "connection from {}", client.peer);
-  Session session(client.fd.get(), reply, stop_fd, counters);
+  Session session(client.fd.get(), reply, limits, stop_fd, counters);
   Ending ending = Ending::failed;
   std::string failure;
   try {
     ending = session.serve();
-    if (ending == Ending::oversized) session.linger();
+    if (ending == Ending::oversized || ending == Ending::stopped) ending = session.linger(ending);
+  } catch (const OutOfTime& out) {
+    ending = out.at_stop ? Ending::cut : Ending::not_reading;
   } catch (const SystemError& error) {
     const int code = error.error_number();
     if (is_reaped_peer_error(code)) counters.reaped.fetch_add(1, std::memory_order_relaxed);
-    ending = code == ECONNRESET || code == EPIPE          ? Ending::reset
-             : code == EAGAIN || code == EWOULDBLOCK ? Ending::not_reading
-                                                     : Ending::failed;
+    ending = code == ECONNRESET || code == EPIPE ? Ending::reset : Ending::failed;
     failure = error.what();
   } catch (const std::exception& error) {  // bad_alloc: lose this client, not the server
     failure = error.what();
   }
+  if (ending == Ending::drained) counters.drained.fetch_add(1, std::memory_order_relaxed);
+  if (ending == Ending::cut) counters.cut.fetch_add(1, std::memory_order_relaxed);
   if (ending == Ending::failed) {
     log::at(log::Level::connection, "closed {}: {}", client.peer, failure);
   } else {

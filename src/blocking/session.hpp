@@ -4,6 +4,7 @@
 // thread or process calls serve_client.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "counters.hpp"
@@ -18,13 +19,26 @@ struct AcceptedClient {
   std::string peer;  // "[::ffff:127.0.0.1]:50312", for the log
 };
 
+// The bounds of one session, from the command line.
+struct SessionLimits {
+  // Writing the replies to one read must finish within this (a deadline for
+  // the whole batch, not per send(): a peer that takes a few bytes now and
+  // then cannot stretch it).
+  std::chrono::seconds write_timeout{kSlowReaderTimeout};
+  // From the moment the session sees the stop: answering, lingering, all of it.
+  std::chrono::seconds shutdown_timeout{kDefaultShutdownTimeout};
+};
+
 // Serves `client` until it leaves, sends an oversized line, fails, or stop_fd
-// becomes readable (then it first answers the complete messages already
-// received). After an oversized line it lingers (at most kLingerBound) so the
-// close is a FIN, not a RST that could destroy the replies. The caller closes
-// the socket right after: who owns it differs by model. Never throws: a
-// client's failure is that client's business. Adds to `counters`
-// (thread-safe) as it goes.
-void serve_client(const AcceptedClient& client, ReplyMode reply, int stop_fd, Counters& counters);
+// becomes readable. At a stop it answers the complete messages already
+// received (at most kStopPassBytes), sends FIN after the last reply and reads
+// and drops input until the client closes (counted as drained) or
+// limits.shutdown_timeout passes (counted as cut). After an oversized line it
+// lingers likewise, at most kLingerBound. So the close is a FIN, never a RST
+// that could destroy replies the client has not read. The caller closes the
+// socket right after: who owns it differs by model. Never throws: a client's
+// failure is that client's business. Adds to `counters` (thread-safe) as it goes.
+void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLimits& limits,
+                  int stop_fd, Counters& counters);
 
 }  // namespace gotit::blocking

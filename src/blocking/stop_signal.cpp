@@ -11,11 +11,23 @@
 namespace gotit::blocking {
 namespace {
 
-// The handler's only state: where to write. Lock-free, so safe in a handler.
+// The handler's only state: where to write, and how many stops were asked
+// for. Lock-free, so safe in a handler.
 std::atomic<int> stop_write_fd{-1};
+std::atomic<int> stop_requests{0};
+// Off in a forked child: a Ctrl-C reaches it and the parent forwards another
+// stop; the child's own stop is bounded by --shutdown-timeout anyway.
+std::atomic<bool> second_stops_at_once{true};
 static_assert(std::atomic<int>::is_always_lock_free);
 
-extern "C" void on_stop_signal(int) {
+extern "C" void on_stop_signal(int signal) {
+  if (stop_requests.fetch_add(1) > 0 && second_stops_at_once.load()) {
+    // The second one: stop at once, as the signal's default action does
+    // (both calls are async-signal-safe).
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+    return;
+  }
   const int saved_errno = errno;  // the interrupted code may be about to read errno
   const int fd = stop_write_fd.load();
   // Non-blocking: a second Ctrl-C on a full pipe must not hang the handler.
@@ -65,7 +77,10 @@ void StopSignal::open_pipe() {
   stop_write_fd.store(ends[1]);
 }
 
-void StopSignal::renew_after_fork() { open_pipe(); }
+void StopSignal::renew_after_fork() {
+  second_stops_at_once.store(false);
+  open_pipe();
+}
 
 bool StopSignal::requested() const {
   pollfd waiting{fd(), POLLIN, 0};

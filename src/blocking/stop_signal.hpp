@@ -4,6 +4,8 @@
 //
 // The signal handler writes one byte and nobody ever reads it: the pipe stays
 // readable, so every thread polling it sees the stop, however many there are.
+// A second signal ends the process at once (the signal's default action),
+// except in a forked child (see renew_after_fork).
 //
 // One per process (the handlers are process-wide). fd() and requested() may
 // be called from any thread.
@@ -25,7 +27,8 @@ class StopSignal {
   bool requested() const;
 
   // In a forked child: a pipe of its own, so that a signal to one child does
-  // not stop its siblings and the parent. Call with SIGINT/SIGTERM blocked
+  // not stop its siblings and the parent; and no stop at once on a second
+  // signal (a Ctrl-C reaches the child and the parent forwards one too). Call with SIGINT/SIGTERM blocked
   // (see BlockStopSignals) so no signal falls between fork and renew.
   void renew_after_fork();
 

@@ -63,7 +63,8 @@ void ConnectionThreads::start(AcceptedClient connection, const ModelContext& con
 }
 
 void ConnectionThreads::session(Entry& entry, const ModelContext& context) {
-  serve_client(entry.connection, context.reply, context.stop.fd(), context.counters);
+  serve_client(entry.connection, context.reply, context.limits, context.stop.fd(),
+               context.counters);
   std::lock_guard lock(mutex_);
   entry.connection.fd.reset();  // the client sees the close now, not at the next join
   entry.done = true;
@@ -111,7 +112,7 @@ void run_threads(ModelContext& context) {
     threads.join_finished();
   }
   context.listener.reset();  // stop accepting
-  threads.finish_all(kStopGrace);
+  threads.finish_all(context.limits.shutdown_timeout + kStopBackstop);
 }
 
 }  // namespace gotit::blocking

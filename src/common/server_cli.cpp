@@ -27,6 +27,10 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                              timers.idle.count(), timers.interval.count(), timers.count,
                              timers.user_timeout.count() / 1000));
   app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)");
+  app.add_option("--shutdown-timeout", text.shutdown_timeout,
+                 fmt::format("At SIGINT/SIGTERM: answer what has arrived, FIN, wait up to SECONDS "
+                             "for peers to close, then cut the rest (default {})",
+                             options.shutdown_timeout.count()));
   app.add_flag("-v,--verbose", options.verbose,
                "-v logs connection events, -vv every message (\"Here is the message: ...\")");
   app.set_version_flag("--version", kVersion);
@@ -52,6 +56,10 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
     throw UsageError(fmt::format("reply must be gotit or echo, got '{}'", text.reply));
   }
   options.reply = *reply;
+  if (!text.shutdown_timeout.empty()) {
+    options.shutdown_timeout = std::chrono::seconds(
+        parse_count("shutdown-timeout", text.shutdown_timeout, 0, 24 * 60 * 60));
+  }
 }
 
 void print_error(const CLI::App& app, std::string_view message) {

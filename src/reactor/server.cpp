@@ -81,6 +81,7 @@ ReactorServer::~ReactorServer() {
   listener_.reset();
   resume_accepting_.reset();
   full_check_.reset();
+  stop_timer_.reset();
   stats_timer_.reset();
   stop_event_.reset();
   sigint_.reset();
@@ -158,8 +159,11 @@ void ReactorServer::add_internal_events() {
     if (!slot || event_add(slot.get(), every) != 0) throw SystemError(what, ENOMEM);
   };
   resume_accepting_.reset(evtimer_new(base_.get(), on_resume_accepting, this));
+  if (!resume_accepting_) throw SystemError("evtimer_new", ENOMEM);
+  stop_timer_.reset(evtimer_new(base_.get(), on_stop_timeout, this));
+  if (!stop_timer_) throw SystemError("evtimer_new", ENOMEM);
   full_check_.reset(evtimer_new(base_.get(), on_full_check, this));
-  if (!resume_accepting_ || !full_check_) throw SystemError("evtimer_new", ENOMEM);
+  if (!full_check_) throw SystemError("evtimer_new", ENOMEM);
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
@@ -197,9 +201,11 @@ void ReactorServer::request_stop() {
 }
 
 // Graceful stop: close the listening socket (new clients are refused),
-// have every connection answer what it has, stop reading and flush; the
-// loop exits when the last connection is freed (ServingContext::release).
-// A peer that never reads is bounded by the write timeout.
+// have every connection answer what it has, flush, FIN and wait for the
+// peer's EOF (Session::begin_shutdown); the loop exits when the last
+// connection is freed (ServingContext::release). --shutdown-timeout bounds
+// it all: then the stop timer cuts whoever is left (a peer that never reads,
+// or never closes).
 void ReactorServer::stop(std::string_view why) {
   if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
   if (agent_) agent_->begin_drain();
@@ -215,11 +221,26 @@ void ReactorServer::stop(std::string_view why) {
   listener_.reset();
   event_del(resume_accepting_.get());
   event_del(full_check_.get());
+  const timeval bound{static_cast<time_t>(options_.server.shutdown_timeout.count()), 0};
+  if (evtimer_add(stop_timer_.get(), &bound) != 0) {
+    log::error("evtimer_add: the stop has no bound; a second signal ends it");
+  }
   for (auto it = context_.sessions.begin(); it != context_.sessions.end();) {
     Session& session = *it++;  // step first: begin_shutdown may free it
     session.begin_shutdown();
   }
   if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// --shutdown-timeout passed: cut every connection still open. The last
+// release ends the loop.
+void ReactorServer::on_stop_timeout(evutil_socket_t, short, void* self) noexcept {
+  auto& context = static_cast<ReactorServer*>(self)->context_;
+  log::info("shutdown timeout: cutting {} connections", context.stats.open.get());
+  for (auto it = context.sessions.begin(); it != context.sessions.end();) {
+    Session& session = *it++;  // step first: cut frees it
+    session.cut();
+  }
 }
 
 // --stop-grace: the agent says "drain" at once, but the listener stays open

@@ -158,7 +158,7 @@ void Session::handle_read_event(short what) {
   if (what & BEV_EVENT_EOF) {
     if (state_ == SessionState::discarding) {
       log::at(log::Level::connection, "fd {}: done discarding (peer closed)", fd_);
-      return close_now();
+      return close_orderly();
     }
     return finish_after_half_close();
   }
@@ -265,7 +265,7 @@ void Session::handle_output_written() {
       if (input_waiting()) handle_readable(EV_READ);
       return;
     case SessionState::flushing_to_close:
-      if (queued_output(bev_.get()) == 0) close_now();
+      if (queued_output(bev_.get()) == 0) close_orderly();
       return;
     case SessionState::flushing_to_discard:
       if (queued_output(bev_.get()) == 0) start_discarding();
@@ -362,7 +362,7 @@ void Session::throttle_if_over_high_water() {
 void Session::flush_then_close() {
   state_ = SessionState::flushing_to_close;
   bufferevent_disable(bev_.get(), EV_READ);
-  if (queued_output(bev_.get()) == 0) return close_now();
+  if (queued_output(bev_.get()) == 0) return close_orderly();
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
 }
 
@@ -381,14 +381,17 @@ void Session::start_discarding() {
   state_ = SessionState::discarding;
   // The read timeout restarts at every read, so a peer dribbling bytes is
   // cut by the deadline at its first read after the bound (twice it at most).
-  discard_deadline_ = std::chrono::steady_clock::now() + kLingerBound;
+  // At a stop neither: the server's stop timer bounds every session.
+  const bool stopping = context_.stopping;
+  discard_deadline_ = stopping ? std::chrono::steady_clock::time_point::max()
+                               : std::chrono::steady_clock::now() + kLingerBound;
   const timeval bound = to_timeval(kLingerBound);
   if (::shutdown(fd_, SHUT_WR) != 0) {
     const int error = errno;
     log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd_, std::strerror(error));
     return close_now();
   }
-  if (bufferevent_set_timeouts(bev_.get(), &bound, nullptr) != 0 ||
+  if (bufferevent_set_timeouts(bev_.get(), stopping ? nullptr : &bound, nullptr) != 0 ||
       bufferevent_enable(bev_.get(), EV_READ) != 0) {
     log::error("bufferevent_enable: cannot watch fd {}", fd_);
     return close_now();
@@ -413,7 +416,7 @@ void Session::discard_input() {
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
     log::at(log::Level::connection, "fd {}: done discarding ({})", fd_,
             n == 0 ? "peer closed" : "peer gone");
-    return close_now();
+    return n == 0 ? close_orderly() : close_now();
   }
   close_if_past_discard_deadline();
 }
@@ -424,6 +427,11 @@ void Session::close_if_past_discard_deadline() {
             kLingerBound.count());
     close_now();
   }
+}
+
+void Session::close_orderly() {
+  if (context_.stopping) context_.stats.drained.add();
+  close_now();
 }
 
 void Session::close_now() {
@@ -438,20 +446,41 @@ void Session::close_now() {
 
 // --- Session: server shutdown ----------------------------------------------
 
-// A lingering peer (flushing_to_discard, discarding) is not waited for: it
-// goes through flush_then_close too, freed once its replies are out.
+// Every state but the flushing ones ends in discarding: the peer may have
+// sent more than we answer (or send more before it sees our FIN), and a
+// close() with that unread would reset the connection and destroy replies
+// it has not read yet. The stop timer (ReactorServer) bounds it all, so the
+// idle and write timeouts go, and a discarding peer's 2 s bound with them.
 void Session::begin_shutdown() {
-  if (state_ == SessionState::flushing_to_close) return;
-  if (state_ == SessionState::reading && !answer_what_has_arrived()) return close_now();
-  flush_then_close();
+  if (bufferevent_set_timeouts(bev_.get(), nullptr, nullptr) != 0) {
+    log::error("bufferevent_set_timeouts: fd {}", fd_);
+  }
+  switch (state_) {
+    case SessionState::reading:
+      if (!answer_what_has_arrived()) return close_now();
+      return flush_then_discard();
+    case SessionState::throttled:  // over the high-water mark: no last pass
+      return flush_then_discard();
+    case SessionState::flushing_to_close:  // the peer sent EOF: nothing unread
+    case SessionState::flushing_to_discard:
+      return;
+    case SessionState::discarding:
+      discard_deadline_ = std::chrono::steady_clock::time_point::max();
+      return;
+  }
+}
+
+void Session::cut() {
+  context_.stats.cut.add();
+  log::at(log::Level::connection, "fd {}: still open when the stop's time was up; cutting", fd_);
+  close_now();
 }
 
 // One last non-blocking pass over what the kernel already holds for us, so
 // requests sent before the signal get their replies. Stops at EAGAIN, EOF,
-// a bad line or the output high-water mark.
+// a bad line, the output high-water mark or kStopPassBytes.
 bool Session::answer_what_has_arrived() {
-  const ReadStop stop =
-      read_requests(std::numeric_limits<std::size_t>::max(), ReadUntil::empty);
+  const ReadStop stop = read_requests(kStopPassBytes, ReadUntil::empty);
   if (stop == ReadStop::peer_gone) return false;
   if (stop == ReadStop::eof) count(replier_.answer_remainder(context_.reply, context_.replies));
   return flush_replies();

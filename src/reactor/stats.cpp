@@ -9,12 +9,13 @@ std::string format_stats(const ReactorStats& stats) {
       "accepted {}, rejected {} (server full), messages {}, bytes in {}, bytes out {}, "
       "peak connections {}, open {}, accept pauses {}, slow-reader throttles {}, "
       "write timeouts {}, idle timeouts {}, bytes via input buffer {}, reaped by keepalive {}, "
-      "listener closes {}",
+      "drained {}, cut {}, listener closes {}",
       stats.accepted.get(), stats.rejected_full.get(), stats.messages.get(),
       stats.bytes_in.get(), stats.bytes_out.get(), stats.peak.get(), stats.open.get(),
       stats.accept_pauses.get(), stats.slow_reader_throttles.get(),
       stats.write_timeouts.get(), stats.idle_timeouts.get(), stats.bytes_via_input_buffer.get(),
-      stats.peers_reaped.get(), stats.listener_closes.get());
+      stats.peers_reaped.get(), stats.drained.get(), stats.cut.get(),
+      stats.listener_closes.get());
 }
 
 namespace {
@@ -28,7 +29,8 @@ constexpr Counter ReactorStats::*kCounters[] = {
     &ReactorStats::bytes_out,      &ReactorStats::bytes_via_input_buffer,
     &ReactorStats::open,
     &ReactorStats::peak,           &ReactorStats::listener_closes,
-    &ReactorStats::peers_reaped,
+    &ReactorStats::peers_reaped,   &ReactorStats::drained,
+    &ReactorStats::cut,
 };
 
 }  // namespace

@@ -10,10 +10,8 @@ loopback ports), on loopback only:
 3. A backend that stops answering (SIGSTOP) is marked down by the tcp-check
    and new clients go to the one left.
 
-Usage: haproxy_test.py GOTIT_REACTOR GOTIT_BENCH deploy/haproxy.cfg [--allow-issue-10]
-Skips (exit 77) where haproxy is not installed. --allow-issue-10: a server
-reset during the rolling stop (issue 10, fixed separately) is reported as a
-KNOWN ISSUE line instead of failing the test; drop the flag once it is fixed."""
+Usage: haproxy_test.py GOTIT_REACTOR GOTIT_BENCH deploy/haproxy.cfg
+Skips (exit 77) where haproxy is not installed."""
 import json
 import os
 import re
@@ -30,7 +28,7 @@ DEPTH = 4
 GRACE_S = 2
 
 
-def main(reactor_binary, bench_binary, template, allow_issue_10):
+def main(reactor_binary, bench_binary, template):
     haproxy_binary = require_haproxy()
     with tempfile.TemporaryDirectory() as workdir:
         backends, proxy = {}, None
@@ -45,12 +43,8 @@ def main(reactor_binary, bench_binary, template, allow_issue_10):
             every_reply_right(proxy, bench)
             resets = rolling_stop(proxy, bench, backends["gotit2"], port)
             stopped_backend_marked_down(proxy, bench, backends["gotit3"])
-            # KNOWN (issue 10): the graceful stop may reset a connection that
-            # still has unread pipelined requests; HAProxy logs that as "SD".
-            if resets and allow_issue_10:
-                print(f"KNOWN ISSUE 10: {len(resets)} of gotit2's sessions ended by a server reset")
-            else:
-                assert not resets, f"ISSUE 10: {len(resets)} of gotit2's sessions ended by a server reset"
+            # A graceful stop never resets: HAProxy would log such a session as "SD".
+            assert not resets, f"{len(resets)} of gotit2's sessions ended by a server reset"
         except BaseException:
             if proxy:
                 print("--- haproxy log ---\n" + proxy.log_text()[-4000:])
@@ -158,4 +152,4 @@ def stopped_backend_marked_down(proxy, bench, hung):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4], allow_issue_10="--allow-issue-10" in sys.argv[4:])
+    main(*sys.argv[1:4])

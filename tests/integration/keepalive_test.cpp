@@ -220,13 +220,14 @@ TEST_CASE("one vanished peer blocks the iterative server until it is reaped") {
   network.cut_client();
   const auto cut = std::chrono::steady_clock::now();
   // A well-behaved neighbour connects at once; it is queued behind the ghost.
-  const gotit::UniqueFd neighbour = network.connect_from_server_side(port);
+  gotit::UniqueFd neighbour = network.connect_from_server_side(port);
   exchange(neighbour.get(), "me too\n");  // blocks until the ghost is reaped
   const auto waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut);
   std::printf("iterative: the neighbour's first reply came %.2f s after the ghost vanished\n",
               waited.count());
   CHECK(waited > 2s);
   CHECK(waited < kReapWithin);
+  neighbour.reset();  // else the stop waits for its close (--shutdown-timeout)
   server.send_signal(SIGTERM);
   REQUIRE(server.wait());
   CHECK(server.stderr_text().find("1 reaped by keepalive") != std::string::npos);

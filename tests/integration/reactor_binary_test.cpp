@@ -164,6 +164,8 @@ TEST_CASE("over --max-conns a third client is told the server is full") {
   TestClient third(port);
   CHECK(third.read_line() == "Error: server full\n");
   CHECK(third.closed_by_server());
+  first.close();  // else the stop waits for them (--shutdown-timeout)
+  second.close();
   stop_gracefully(server);
   CHECK(server.stderr_text().find("rejected 1 (server full)") != std::string::npos);
 }
@@ -226,8 +228,10 @@ TEST_CASE("SIGTERM delivers every reply to complete messages, then exits 0") {
   client.send(repeat("hello\n", 2000) + "no newline yet");
   std::this_thread::sleep_for(100ms);
   server.send_signal(SIGTERM);
-  CHECK(client.read_until_close() == repeat("Got it!\n", 2000));
-  CHECK(idle.closed_by_server());
+  CHECK(client.read_until_close() == repeat("Got it!\n", 2000));  // EOF, not a reset
+  CHECK(idle.read_until_close().empty());
+  client.close();  // the server waits for our close after its FIN
+  idle.close();
   const auto status = server.wait();
   REQUIRE(status);
   CHECK(status->code == 0);
@@ -271,6 +275,7 @@ TEST_CASE("quiet by default; -v logs connections, -vv every message") {
     TestClient client(server.wait_for_port());
     client.send("hello\n");
     CHECK(client.read_line() == "Got it!\n");
+    client.close();  // else the stop waits for it (--shutdown-timeout)
     stop_gracefully(server);
     CHECK(server.stderr_text().find("accepted 127.0.0.1") == std::string::npos);
     CHECK(server.stderr_text().find("Here is the message") == std::string::npos);

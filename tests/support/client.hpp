@@ -34,6 +34,8 @@ class TestClient {
   bool closed_by_server(std::chrono::milliseconds timeout = 10s);
   // Sends RST instead of FIN when closed (SO_LINGER 0).
   void reset();
+  // Closes now (FIN), as a client does after the server's EOF.
+  void close() { fd_.reset(); }
 
   int fd() const { return fd_.get(); }
 

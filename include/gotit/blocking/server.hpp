@@ -12,6 +12,7 @@
 // complete messages already received and closes, run() returns the totals.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,20 +32,26 @@ std::string_view to_string(BlockingModel model);
 struct BlockingOptions {
   ServerOptions server;
   BlockingModel model = BlockingModel::iterative;
+  // A client must take the replies to one read within this (--write-timeout).
+  std::chrono::seconds write_timeout{kSlowReaderTimeout};
 };
 
 // What a server did, for the one-line summary at exit. In the fork model
-// each child reports its counts to the parent when it exits; a child killed
-// after the stop grace period is counted as a connection only.
+// each child reports its counts to the parent when it exits; a child the
+// parent had to kill at the end of a stop is counted as a connection and as
+// cut (its messages and bytes are not).
 struct ServerTotals {
   std::uint64_t connections = 0;
   std::uint64_t messages = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t reaped = 0;  // vanished peers dropped by TCP keepalive / user timeout
+  std::uint64_t drained = 0;  // closed in order during the stop (FIN, then the client's EOF)
+  std::uint64_t cut = 0;      // still open when --shutdown-timeout passed
 };
 
-// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 0 reaped by keepalive"
+// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 0 reaped by keepalive,
+//  1 drained, 0 cut"
 std::string format_summary(const ServerTotals& totals);
 
 // Owns the listening socket and the SIGINT/SIGTERM handlers (one per

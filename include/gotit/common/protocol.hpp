@@ -37,12 +37,20 @@ inline constexpr std::string_view kServerFullReply = "Error: server full\n";
 inline constexpr std::chrono::seconds kLingerBound{2};
 
 // A peer that takes none of its queued replies for this long is closed, in
-// both servers (the reactor's --write-timeout default; SO_SNDTIMEO in the
-// blocking one). 10 s, the shorter of the two bounds the servers had (30 s
+// both servers (the --write-timeout default of both; in the blocking one a
+// deadline for each batch of replies). 10 s, the shorter of the two bounds the servers had (30 s
 // and 10 s): in the iterative blocking model such a peer holds the whole
 // server for this long, and a peer that reads nothing for 10 s while its
 // replies wait is not coming back soon.
 inline constexpr std::chrono::seconds kSlowReaderTimeout{10};
+
+// A graceful stop (SIGINT/SIGTERM) in both servers: answer the complete
+// requests already received -- at most this many bytes of them per
+// connection, so a peer that keeps streaming cannot hold the stop open --
+// send the replies, FIN after the last whole one, then read and drop input
+// until the peer closes (drained) or --shutdown-timeout passes (cut).
+inline constexpr std::size_t kStopPassBytes = 1 << 20;
+inline constexpr std::chrono::seconds kDefaultShutdownTimeout{10};
 
 enum class ReplyMode { gotit, echo };
 

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ struct ServerOptions {
   ListenOptions listen;
   ReplyMode reply = ReplyMode::gotit;
   int verbose = 0;  // number of -v flags
+  // The whole graceful stop is bounded by this: connections still open when
+  // it passes are cut (protocol.hpp, kStopPassBytes).
+  std::chrono::seconds shutdown_timeout{kDefaultShutdownTimeout};
 };
 
 // Raw option text, converted after parsing so every bad value gets one
@@ -27,9 +31,11 @@ struct ServerOptionText {
   std::string backlog;
   std::string tcp_keepalive;
   std::string reply = "gotit";
+  std::string shutdown_timeout;
 };
 
-// Adds --port/PORT, --bind, --backlog, --tcp-keepalive, --reply, -v and --version to `app`.
+// Adds --port/PORT, --bind, --backlog, --tcp-keepalive, --reply, --shutdown-timeout,
+// -v and --version to `app`.
 void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text);
 
 // Checks and converts the text gathered by add_server_options. Throws UsageError.

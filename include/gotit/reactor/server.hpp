@@ -66,6 +66,7 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_stop_timeout(evutil_socket_t, short, void* self) noexcept;
   static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
@@ -101,6 +102,7 @@ class ReactorServer {
   EventPtr resume_accepting_;        // re-enables the listener after EMFILE
   EventPtr stats_timer_;
   EventPtr full_check_;              // worker mode: closes/reopens the listener
+  EventPtr stop_timer_;              // --shutdown-timeout: cuts what a stop left open
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
   EventPtr grace_timer_;             // ends --stop-grace

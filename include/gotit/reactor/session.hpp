@@ -18,23 +18,28 @@
 //     | reading |                          | throttled |
 //     +---------+  <---------------------  +-----------+
 //       |     |                                  |
-//       |     | EOF, idle timeout,               | server stopping
-//       |     | server stopping                  |
-//       |     v                                  v
-//       |   +-------------------+   output empty
-//       |   | flushing_to_close | --------------> freed (socket closed)
-//       |   +-------------------+
-//       |            ^ server stopping
-//       | oversized  |
-//       | line       |
-//       v            |
+//       |     | EOF, idle timeout                |
+//       |     v                                  |
+//       |   +-------------------+  output empty  |
+//       |   | flushing_to_close | -------------> freed (socket closed)
+//       |   +-------------------+                |
+//       |                                        |
+//       | oversized line, server stopping        | server stopping
+//       v                                        v
 //     +---------------------+  output empty:   +------------+
 //     | flushing_to_discard | ---------------> | discarding |
 //     +---------------------+  shutdown(WR)    +------------+
 //                                                    |
-//                          EOF, the 2 s bound, server stopping
+//                                 EOF, the 2 s bound (not at a stop)
 //                                                    v
 //                                                  freed
+//
+// At a stop (SIGINT/SIGTERM) a reading session first answers what has
+// already arrived (at most kStopPassBytes), then goes the lingering way with
+// the others: replies out, FIN, discard until the peer's EOF (counted as
+// drained). The idle, write and 2 s bounds are off then: one bound holds for
+// the whole stop, --shutdown-timeout, and when it passes the server cuts
+// every session still open, whatever its state (counted as cut).
 //
 // Why discard: close() with unread input makes the kernel send RST, not FIN,
 // and an RST may destroy replies the peer has not read yet (the error line
@@ -109,9 +114,12 @@ class Session {
 
   // Installs the callbacks and timeouts and starts reading.
   void start(SessionList::iterator self);
-  // The server is stopping: answer what has already arrived, stop reading,
-  // flush, close.
+  // The server is stopping: answer what has already arrived (at most
+  // kStopPassBytes), stop reading, flush, FIN, discard until the peer
+  // closes. The server's stop timer cuts what is left (cut()).
   void begin_shutdown();
+  // The stop's bound passed: close now, counted as cut. `this` is gone afterwards.
+  void cut();
 
  private:
   // The callbacks. --reader direct: readiness of the socket (on_readable,
@@ -150,6 +158,7 @@ class Session {
   void start_discarding();  // may free `this`
   void discard_input();     // may free `this`
   void close_if_past_discard_deadline();  // may free `this`
+  void close_orderly();  // close_now, counted as drained during a stop
   void close_now();  // `this` is gone afterwards
 
   ServingContext& context_;

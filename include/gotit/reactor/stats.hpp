@@ -36,6 +36,8 @@ struct ReactorStats {
   Counter bytes_out;              // reply bytes produced (sent or queued)
   Counter bytes_via_input_buffer;  // bytes taken out of libevent's input evbuffer
                                    // (--reader bufferevent); 0 with --reader direct
+  Counter drained;                // closed in order during a stop (FIN, then the peer's EOF)
+  Counter cut;                    // still open when --shutdown-timeout passed: closed
   Counter open;                   // connections open now
   Counter peak;                   // most connections open at once
   Counter listener_closes;        // --workers: listening socket closed while full
