@@ -12,6 +12,8 @@
 #include "gotit/bench/connection.hpp"
 #include "gotit/bench/context.hpp"
 #include "gotit/bench/socket.hpp"
+#include "gotit/bench/idle_cost.hpp"
+#include "gotit/bench/idle_fleet.hpp"
 #include "gotit/bench/idle_pool.hpp"
 
 namespace gotit {
@@ -74,7 +76,8 @@ class Driver {
     phase_ = "idle";
     const Clock::time_point start = Clock::now();
     phase_start_ = start;
-    pool_ = std::make_unique<IdlePool>(context_, options_.idle);
+    const IdleCostBaseline baseline = measure_idle_baseline(options_.server_pid);
+    pool_ = make_idle_holder(context_, options_.idle);
     pool_->start();
     // Each connect is bounded by --connect-timeout; the whole pool by this.
     const auto rounds = options_.idle / IdlePool::kMaxConnecting + 2;
@@ -85,12 +88,15 @@ class Driver {
     suggest_more_sources();
     wait_for_server_to_settle();
     if (options_.server_pid > 0) result_.server_after_idle = sample_process_tree(options_.server_pid);
+    fmt::print("{}", format_idle_cost(baseline, options_.server_pid, pool_->held()));
+    std::fflush(stdout);
   }
 
   // A pool this large from one address met Linux's slow port scan (see
   // kLoopbackSources): say how to avoid it, once, on stderr.
   void suggest_more_sources() const {
     if (!options_.source_addrs.empty() || !is_ipv4_loopback(context_.target) ||
+        idle_in_this_process(options_) == 0 ||  // the fleet spreads them itself
         options_.idle + options_.conns <= kFastConnectsFromOneAddress) {
       return;
     }
@@ -238,7 +244,7 @@ class Driver {
   const RunOptions& options_;
   RunResult& result_;
   BenchContext context_;
-  std::unique_ptr<IdlePool> pool_;
+  std::unique_ptr<IdleHolder> pool_;
   std::vector<std::unique_ptr<BenchConnection>> connections_;
   EventPtr ticker_;
   EventPtr window_timer_;
@@ -311,7 +317,7 @@ RunOptions with_sources(const RunOptions& options, RunResult& result) {
 RunResult run_bench(const RunOptions& requested) {
   RunResult result;
   const RunOptions options = with_sources(requested, result);
-  ensure_file_limit(descriptors_needed(options.idle, options.conns),
+  ensure_file_limit(descriptors_needed(idle_in_this_process(options), options.conns),
                     fmt::format("--idle {} with --conns {}", options.idle, options.conns));
   result.idle_target = options.idle;
   result.conns = options.conns;

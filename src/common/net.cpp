@@ -116,6 +116,10 @@ UniqueFd listen_on(const addrinfo& info, const ListenOptions& options) {
   // Restart without waiting out TIME_WAIT from the previous run.
   check(setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on),
         "setsockopt SO_REUSEADDR", where);
+  if (options.reuse_port) {
+    check(setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on),
+          "setsockopt SO_REUSEPORT", where);
+  }
   if (info.ai_family == AF_INET6) {
     const int off = 0;  // one socket for IPv6 and IPv4-mapped clients
     check(setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off),
@@ -124,7 +128,7 @@ UniqueFd listen_on(const addrinfo& info, const ListenOptions& options) {
   // On the listener, before listen(): every accepted socket inherits it.
   set_keepalive(fd.get(), options.tcp_keepalive);
   check(::bind(fd.get(), info.ai_addr, info.ai_addrlen), "bind", where);
-  check(::listen(fd.get(), options.backlog), "listen", where);
+  if (options.listen) check(::listen(fd.get(), options.backlog), "listen", where);
   return fd;
 }
 

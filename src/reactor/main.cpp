@@ -6,6 +6,7 @@
 #include "gotit/common/log.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/server.hpp"
+#include "gotit/reactor/workers.hpp"
 #include "gotit/common/server_cli.hpp"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   return gotit::run_tool(app, [&] {
     gotit::finish_reactor_options(text, options);
     gotit::log::set_verbosity(options.server.verbose);
+    if (options.workers != 1) return gotit::run_master(options);
     gotit::ReactorServer server(options);
     gotit::announce_listening(server.listening_fd());
     const bool graceful = server.run();

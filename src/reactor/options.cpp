@@ -75,6 +75,10 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
   app.add_option("--stop-grace", text.stop_grace,
                  "On SIGTERM/SIGINT keep accepting for SECONDS while the agent says 'drain', "
                  "then stop gracefully (default 0)");
+  app.add_option("--workers", text.workers,
+                 "Worker processes on one port (SO_REUSEPORT) under a supervising master: N, or "
+                 "auto for enough to hold --max-conns in total, at least one per core (default 1: "
+                 "no master)");
 }
 
 void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options) {
@@ -112,6 +116,11 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   if (!text.agent_port.empty()) options.agent_port = parse_port(text.agent_port);
   if (!text.stop_grace.empty()) {
     options.stop_grace = std::chrono::seconds(parse_count("stop-grace", text.stop_grace, 0, kDay));
+  }
+  if (text.workers == "auto") {
+    options.workers = 0;
+  } else if (!text.workers.empty()) {
+    options.workers = static_cast<std::size_t>(parse_count("workers", text.workers, 1, 1024));
   }
 }
 

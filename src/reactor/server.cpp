@@ -80,6 +80,7 @@ ReactorServer::~ReactorServer() {
   context_.sessions.clear();
   listener_.reset();
   resume_accepting_.reset();
+  full_check_.reset();
   stop_timer_.reset();
   stats_timer_.reset();
   stop_event_.reset();
@@ -161,6 +162,8 @@ void ReactorServer::add_internal_events() {
   if (!resume_accepting_) throw SystemError("evtimer_new", ENOMEM);
   stop_timer_.reset(evtimer_new(base_.get(), on_stop_timeout, this));
   if (!stop_timer_) throw SystemError("evtimer_new", ENOMEM);
+  full_check_.reset(evtimer_new(base_.get(), on_full_check, this));
+  if (!full_check_) throw SystemError("evtimer_new", ENOMEM);
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
@@ -217,6 +220,7 @@ void ReactorServer::stop(std::string_view why) {
   context_.stopping = true;
   listener_.reset();
   event_del(resume_accepting_.get());
+  event_del(full_check_.get());
   const timeval bound{static_cast<time_t>(options_.server.shutdown_timeout.count()), 0};
   if (evtimer_add(stop_timer_.get(), &bound) != 0) {
     log::error("evtimer_add: the stop has no bound; a second signal ends it");
@@ -320,9 +324,8 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
     log::info("accepting again ({} open)", context_.stats.open.get());
     pause_logged_ = false;
   }
-  if (context_.stats.open.get() >= max_conns_ || (select_backend_ && fd >= FD_SETSIZE)) {
-    return reject_full(fd);
-  }
+  const bool full = context_.stats.open.get() >= max_conns_ && !note_full();
+  if (full || (select_backend_ && fd >= FD_SETSIZE)) return reject_full(fd);
   BufferEventPtr bev(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
   if (!bev) {
     log::error("bufferevent_socket_new: out of memory; dropping a connection");

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "gotit/bench/context.hpp"
+#include "gotit/bench/idle_holder.hpp"
 
 namespace gotit {
 
-class IdlePool {
+class IdlePool : public IdleHolder {
  public:
   static constexpr int kMaxConnecting = 256;
 
@@ -22,13 +23,13 @@ class IdlePool {
   IdlePool& operator=(const IdlePool&) = delete;
 
   // Starts the first connects; the loop does the rest.
-  void start();
+  void start() override;
   // Every connect has succeeded or failed.
-  bool done() const { return finished_ == target_; }
-  int target() const { return target_; }
-  int opened() const { return opened_; }
-  int failed() const { return finished_ - opened_; }
-  int held() const { return held_; }
+  bool done() const override { return finished_ == target_; }
+  int target() const override { return target_; }
+  int opened() const override { return opened_; }
+  int failed() const override { return finished_ - opened_; }
+  int held() const override { return held_; }
 
  private:
   struct Slot {

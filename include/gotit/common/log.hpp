@@ -14,6 +14,8 @@ enum class Level { error = 0, info = 1, connection = 2, message = 3 };
 // Level::info plus the number of -v flags.
 void set_verbosity(int verbose_flags);
 bool enabled(Level level);
+// Text put before every line from now on ("worker 3: "); empty by default.
+void set_prefix(std::string_view prefix);
 void write_line(std::string_view line);
 
 template <typename... Args>

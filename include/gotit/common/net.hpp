@@ -72,12 +72,18 @@ struct ListenOptions {
   std::uint16_t port = 3000;
   int backlog = 4096;
   bool nonblocking = false;
+  // SO_REUSEPORT: several sockets (the workers of gotit-reactor --workers)
+  // share the port and the kernel spreads new connections over them.
+  bool reuse_port = false;
+  // false: bind only. A bound socket that never listens holds the port (with
+  // reuse_port, for others to listen on) without receiving connections.
+  bool listen = true;
   // TCP keepalive for every accepted socket, set once on the listener
   // (keepalive.hpp); 0: off.
   std::chrono::seconds tcp_keepalive = kDefaultTcpKeepalive;
 };
 
-// socket, SO_REUSEADDR, keepalive (set_keepalive), bind, listen. With no bind_host, one IPv6 socket
+// socket, SO_REUSEADDR (and SO_REUSEPORT if asked), keepalive (set_keepalive), bind, listen. With no bind_host, one IPv6 socket
 // that also accepts IPv4 (IPV6_V6ONLY off), falling back to 0.0.0.0 where
 // the machine has no IPv6. Throws SystemError naming the address.
 UniqueFd listen_tcp(const ListenOptions& options);

@@ -52,6 +52,13 @@ struct ReactorOptions {
   // SIGINT/SIGTERM/SIGUSR1 through the loop. Off for servers embedded in a
   // test process, which stop them with ReactorServer::request_stop().
   bool handle_signals = true;
+  // --workers: 1 serves in this process; N > 1 runs a master and N worker
+  // processes on one port (workers.hpp); 0 means auto.
+  std::size_t workers = 1;
+  // Set by the master for its workers: close the listening socket while
+  // --max-conns are open, so the kernel sends new peers to the other
+  // workers, and listen again once there is room (full_listener.cpp).
+  bool close_listener_when_full = false;
   // The load balancer's agent check (agent.hpp): off unless a port is given.
   std::optional<std::uint16_t> agent_port;
   // After the first stop signal: keep accepting this long while the agent
@@ -70,10 +77,12 @@ struct ReactorOptionText {
   std::string stats_interval;
   std::string agent_port;
   std::string stop_grace;
+  std::string workers;
 };
 
 // Adds the shared server options and --backend, --reader, --max-conns, --idle-timeout,
-// --write-timeout, --output-high-water, --stats-interval, --agent-port, --stop-grace.
+// --write-timeout, --output-high-water, --stats-interval, --agent-port, --stop-grace,
+// --workers.
 void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text);
 
 // Checks and converts what add_reactor_options gathered. Throws UsageError.

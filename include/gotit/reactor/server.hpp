@@ -52,6 +52,8 @@ class ReactorServer {
   std::uint16_t port() const { return local_port(listening_fd_); }
   std::string_view backend() const;  // the method libevent really uses
   std::size_t max_conns() const { return max_conns_; }
+  // The loop, for a caller's own events (a worker publishes its stats on it).
+  event_base* base() const { return base_.get(); }
   // The reader in effect: --reader, or bufferevent where direct is untested.
   Reader reader() const { return context_.reader; }
   const AgentPort* agent() const { return agent_ ? &*agent_ : nullptr; }  // null without --agent-port
@@ -75,6 +77,10 @@ class ReactorServer {
   void reject_full(int fd);
   void pause_accepting(int error);
   void stop(std::string_view why);
+  // Worker mode (full_listener.cpp).
+  static void on_full_check(evutil_socket_t, short, void* self) noexcept;
+  bool note_full();
+  void check_room();
   void begin_grace(std::string_view why);
   void print_stats_line();
 
@@ -84,6 +90,7 @@ class ReactorServer {
   int listening_fd_ = -1;          // owned by listener_
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
+  bool full_close_pending_ = false;  // worker mode: closing the listener is queued
   bool grace_begun_ = false;       // a stop signal started --stop-grace
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
@@ -94,6 +101,7 @@ class ReactorServer {
   ListenerPtr listener_;
   EventPtr resume_accepting_;        // re-enables the listener after EMFILE
   EventPtr stats_timer_;
+  EventPtr full_check_;              // worker mode: closes/reopens the listener
   EventPtr stop_timer_;              // --shutdown-timeout: cuts what a stop left open
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;

@@ -40,7 +40,13 @@ struct ReactorStats {
   Counter cut;                    // still open when --shutdown-timeout passed: closed
   Counter open;                   // connections open now
   Counter peak;                   // most connections open at once
+  Counter listener_closes;        // --workers: listening socket closed while full
 };
+
+// Copies every counter (a worker publishing into the master's shared memory).
+void copy_stats(const ReactorStats& from, ReactorStats& to);
+// Adds every counter of `from` into `into`; `peak` becomes a sum of peaks.
+void add_stats(const ReactorStats& from, ReactorStats& into);
 
 // "accepted 3, rejected 0 (server full), messages 12, bytes in 72, bytes out 96,
 //  peak connections 2, ..." -- one line, for the summary and SIGUSR1.

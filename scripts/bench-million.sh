@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A million idle connections through one port: gotit-reactor --workers auto,
+# filled by gotit-bench's helper processes from 127.0.0.1-127.0.0.N, with an
+# active client measured before (0 idle) and while they are held; then a
+# second fill, held, and the time a graceful stop of the whole server takes.
+# The baseline: one plain process (no master) at 19,000.
+# Usage: scripts/bench-million.sh [IDLE [BASELINE_IDLE]]  (default 1000000 19000)
+# Needs about 11.3 KiB of MemAvailable per connection; run it alone
+# (flock -x /tmp/gotit-cpu.lock scripts/bench-million.sh). It sets
+# net.ipv4.tcp_migrate_req=1 (root) for its run and restores it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+idle=${1:-1000000}
+baseline_idle=${2:-19000}
+seconds=3
+work=$(mktemp -d)
+server_pid= bench_pid= old_migrate=
+cleanup() {
+  [[ -n $bench_pid ]] && kill "$bench_pid" 2>/dev/null && wait "$bench_pid" 2>/dev/null
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [[ -n $old_migrate ]] && sysctl -qw net.ipv4.tcp_migrate_req="$old_migrate"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+available_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+needed_kib=$(( idle * 113 / 10 + 1024 * 1024 ))
+if (( available_kib < needed_kib )); then
+  echo "bench-million.sh: $idle connections need about $(( needed_kib / 1024 )) MiB" \
+       "(~10 KiB kernel + 1.1 KiB server each, plus 1 GiB), MemAvailable is $(( available_kib / 1024 )) MiB" >&2
+  exit 1
+fi
+if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
+  old_migrate=$(sysctl -n net.ipv4.tcp_migrate_req)
+  sysctl -qw net.ipv4.tcp_migrate_req=1
+fi
+
+start_server() {  # ARGS...
+  build/gotit-reactor --port 0 --bind 127.0.0.1 "$@" > "$work/server.out" 2> "$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q listening "$work/server.out" && break; sleep 0.1; done
+  port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+  [[ -n $port ]] || { echo "gotit-reactor $* printed no 'listening on':" >&2; cat "$work/server.err" >&2; exit 1; }
+}
+
+stop_server() {  # sets stop_seconds: how long a graceful stop took
+  local start end
+  start=$(date +%s.%N)
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "gotit-reactor did not stop cleanly:" >&2; tail -5 "$work/server.err" >&2; exit 1; }
+  end=$(date +%s.%N)
+  server_pid=
+  stop_seconds=$(python3 -c "print('%.2f' % ($end - $start))")
+}
+
+bench() {  # NAME IDLE [ARGS...]
+  local name=$1 n=$2; shift 2
+  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --depth 1 --duration "$seconds" --warmup 1 \
+    --server-pid "$server_pid" --connect-timeout 20 --json "$work/$name.json" "$@" > "$work/$name.out" 2> "$work/$name.err"
+}
+
+field() {  # NAME PYTHON-EXPRESSION over r (the JSON)
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$work/$1.json"
+}
+
+scenario() {  # LABEL IDLE SERVER-ARGS...
+  local label=$1 n=$2; shift 2
+  start_server "$@"
+  bench quiet 0
+  bench loaded "$n"
+  # The second fill is held while the server stops: its time is the stop's.
+  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --duration 600 --warmup 0 \
+    --connect-timeout 20 > "$work/held.out" 2> "$work/held.err" &
+  bench_pid=$!
+  for _ in $(seq 1200); do grep -q "$n/$n opened" "$work/held.err" && break; sleep 0.1; done
+  sleep 2
+  local workers
+  workers=$(grep -c '' <(pgrep -P "$server_pid") || true)
+  stop_server
+  kill "$bench_pid"; wait "$bench_pid" 2>/dev/null || true; bench_pid=
+  echo "## $label: $* ($workers worker processes)"
+  echo
+  echo "| measure | value |"
+  echo "|---|---|"
+  echo "| idle connections opened / held | $(field loaded 'r["idle_opened"]') / $(field loaded 'r["idle_held"]') of $n |"
+  echo "| time to open | $(field loaded '"%.1f s" % r["idle_open_seconds"]') |"
+  echo "| errors (refused, lost, unanswered) | $(field loaded 'sum(r["errors"].values())') |"
+  echo "| active p50 / p99, 0 idle | $(field quiet '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
+  echo "| active p50 / p99, $n idle | $(field loaded '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
+  echo "| p99 ratio | $(python3 -c "import json; q=json.load(open('$work/quiet.json')); l=json.load(open('$work/loaded.json')); print('%.2fx' % (l['latency']['p99_us']/q['latency']['p99_us']))") |"
+  sed -n 's/^idle server *\(.*\)/| server user space | \1 |/p; s/^idle kernel *\(.*\)/| kernel | \1 |/p; s/^idle workers *\(.*\)/| spread | \1 |/p' "$work/loaded.out"
+  echo "| graceful stop with $n held | ${stop_seconds} s |"
+  echo
+  grep -h "idle helper\|error" "$work/loaded.err" "$work/server.err" | sort | uniq -c | head -5 || true
+}
+
+echo "# gotit-reactor: $idle idle connections ($(date -u +%F), $(nproc) cores, $(( available_kib / 1024 )) MiB available)"
+echo
+scenario "baseline, one process" "$baseline_idle" --workers 1
+scenario "workers" "$idle" --workers auto --max-conns $(( idle + 1000 ))

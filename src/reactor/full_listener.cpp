@@ -1,0 +1,78 @@
+// A full worker steps out of the port (gotit-reactor --workers, worker mode).
+//
+// With SO_REUSEPORT the kernel hashes each new connection's addresses to one
+// of the listening sockets on the port and queues it there, whatever that
+// worker's load. A worker at --max-conns that merely stopped accepting would
+// keep receiving its share: its accept queue fills, then the SYNs hashed to
+// it are dropped, and a client's retried SYN hashes to the same socket again
+// (same addresses, same hash). So a full worker closes its listening socket:
+// the kernel takes it out of the port's group and spreads new connections
+// over the workers that still listen. Connections already waiting in the
+// closed socket's queue are the race: libevent has just accepted until
+// EAGAIN, so few or none are, and with net.ipv4.tcp_migrate_req = 1 the
+// kernel moves them to another listener instead of resetting them. Once
+// connections close and there is room again, the worker listens again.
+#include <algorithm>
+
+#include "gotit/common/log.hpp"
+#include "gotit/reactor/server.hpp"
+
+namespace gotit {
+namespace {
+
+// Connections a full worker still takes while libevent drains its queue,
+// out of the descriptors kept in reserve (kReservedFds in server.cpp).
+constexpr std::uint64_t kFullOverflow = 32;
+
+// Listen again only this far below the limit, so one close does not make
+// the worker open and close its socket over and over.
+constexpr std::uint64_t kReopenMargin = 32;
+
+// While closed, how often the worker checks whether it has room again.
+constexpr timeval kRoomCheck{0, 50'000};
+
+}  // namespace
+
+// Called from accept_one when the worker is at --max-conns. Queues the close
+// (it runs once libevent's accept loop has emptied the queue) and says
+// whether this connection may still be taken from the overflow reserve.
+bool ReactorServer::note_full() {
+  if (!options_.close_listener_when_full) return false;
+  if (!full_close_pending_ && listener_) {
+    full_close_pending_ = true;
+    event_active(full_check_.get(), EV_TIMEOUT, 0);
+  }
+  return context_.stats.open.get() < max_conns_ + kFullOverflow;
+}
+
+// The full-check event: queued by note_full, then a timer while closed.
+void ReactorServer::on_full_check(evutil_socket_t, short, void* self) noexcept {
+  try {
+    static_cast<ReactorServer*>(self)->check_room();
+  } catch (const std::exception& failure) {
+    // Listening again failed (out of descriptors or memory): try later.
+    log::error("listening again: {}", failure.what());
+    evtimer_add(static_cast<ReactorServer*>(self)->full_check_.get(), &kRoomCheck);
+  }
+}
+
+void ReactorServer::check_room() {
+  if (context_.stopping) return;
+  const std::uint64_t open = context_.stats.open.get();
+  if (listener_) {
+    full_close_pending_ = false;
+    if (open < max_conns_) return;  // peers left while the close was queued
+    listener_.reset();  // closes the socket: the kernel forgets it
+    listening_fd_ = -1;
+    event_del(resume_accepting_.get());
+    context_.stats.listener_closes.add();
+    log::at(log::Level::connection, "full ({} open): listening socket closed", open);
+  } else if (open + std::min<std::uint64_t>(kReopenMargin, max_conns_ / 4) < max_conns_) {
+    start_listening();
+    log::at(log::Level::connection, "room again ({} open): listening", open);
+    return;
+  }
+  evtimer_add(full_check_.get(), &kRoomCheck);
+}
+
+}  // namespace gotit

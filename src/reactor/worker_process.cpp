@@ -1,0 +1,86 @@
+#include "worker_process.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "gotit/common/event_handles.hpp"
+#include "gotit/common/log.hpp"
+#include "gotit/reactor/server.hpp"
+
+namespace gotit {
+namespace {
+
+constexpr timeval kPublishEvery{0, 100'000};
+
+// The master's handlers write to its self-pipe; a worker wants the defaults
+// back before ReactorServer installs its own (and before signals unblock).
+void reset_signals() {
+  for (const int signal : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) {
+    struct sigaction action{};
+    action.sa_handler = SIG_DFL;
+    if (sigaction(signal, &action, nullptr) != 0) throw SystemError("sigaction", errno);
+  }
+}
+
+// If the master dies, the kernel sends us SIGTERM: a graceful stop, never an
+// orphan. The master may have died before prctl took effect; then our
+// parent is already someone else.
+void follow_master(pid_t master) {
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) throw SystemError("prctl PR_SET_PDEATHSIG", errno);
+  if (getppid() != master) throw SystemError("the master exited before the worker started", ESRCH);
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throw SystemError("sigprocmask", errno);
+}
+
+struct Publisher {
+  const ReactorServer* server;
+  ReactorStats* shared;
+};
+
+// Timer on the worker's loop: the master reads the copy for SIGUSR1, the
+// stats line and the summary. Twelve relaxed stores every 100 ms.
+void on_publish(evutil_socket_t, short, void* argument) {
+  const auto& publisher = *static_cast<Publisher*>(argument);
+  copy_stats(publisher.server->stats(), *publisher.shared);
+}
+
+bool serve(const WorkerPlan& plan, ReactorStats& shared) {
+  ReactorServer server(plan.options);
+  Publisher publisher{&server, &shared};
+  EventPtr timer(event_new(server.base(), -1, EV_PERSIST, on_publish, &publisher));
+  if (!timer || event_add(timer.get(), &kPublishEvery) != 0) throw SystemError("event_add", ENOMEM);
+  const auto index = static_cast<std::uint32_t>(plan.index);
+  if (::write(plan.ready_fd, &index, sizeof index) != sizeof index) {
+    throw SystemError("write to the master's ready pipe", errno);
+  }
+  const bool graceful = server.run();
+  copy_stats(server.stats(), shared);
+  log::at(log::Level::connection, "stopped: {}", format_stats(server.stats()));
+  return graceful;
+}
+
+}  // namespace
+
+void run_worker(const WorkerPlan& plan, pid_t master, ReactorStats& shared) {
+  int code = 1;
+  log::set_prefix(fmt::format("worker {} (pid {}): ", plan.index, getpid()));
+  try {
+    reset_signals();
+    follow_master(master);
+    code = serve(plan, shared) ? 0 : 1;
+  } catch (const std::exception& failure) {
+    log::error("{}", failure.what());
+  }
+  std::fflush(stderr);
+  // _exit: the master's atexit handlers and stdio buffers are not ours.
+  ::_exit(code);
+}
+
+}  // namespace gotit
