@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ meson ninja-build pkg-config libevent-dev libfmt-dev libcli11-dev catch2 gnuplot-nox)
+packages=(g++ meson ninja-build pkg-config libevent-dev libfmt-dev libcli11-dev catch2 gnuplot-nox strace)
 if [[ "${1:-}" == "--with-peers" ]]; then
   packages+=(memcached redis-server)
   shift

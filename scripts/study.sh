@@ -83,7 +83,7 @@ mentions() {
 }
 # Server on CPU 0, load on CPU 1, when there are two.
 pin_server=() pin_load=()
-if (($(nproc) >= 2)); then pin_server=(taskset -c 0) pin_load=(taskset -c 1); fi
+if (($(nproc) >= 2)) && taskset -c 0,1 true 2> /dev/null; then pin_server=(taskset -c 0) pin_load=(taskset -c 1); fi
 
 started=$SECONDS
 server_pid=
@@ -98,14 +98,24 @@ trap cleanup EXIT
 
 say() { echo "study.sh [$((SECONDS - started)) s]: $*" >&2; }
 
-# step NAME FUNCTION: runs one table and says how long it took.
+# step NAME FUNCTION: runs one table and says how long it took (or why it
+# was skipped: a table function calls `skip REASON` and returns).
 step() {
   local name=$1 begin=$SECONDS
   shift
   say "$name ..."
+  rm -f "$work/skipped"
   "$@"
-  say "$name done in $((SECONDS - begin)) s"
-  echo "| $name | $((SECONDS - begin)) |" >> "$work/steps"
+  if [[ -f $work/skipped ]]; then
+    echo "| $name | skipped: $(cat "$work/skipped") |" >> "$work/steps"
+  else
+    say "$name done in $((SECONDS - begin)) s"
+    echo "| $name | $((SECONDS - begin)) s |" >> "$work/steps"
+  fi
+}
+skip() {
+  say "skipping: $1"
+  echo "$1" > "$work/skipped"
 }
 
 # The header every table file starts with: what, how, where, when.
@@ -208,7 +218,7 @@ syscall_row() {
 table_syscalls() {
   local file=$out/syscalls.md
   if ! strace_works; then
-    say "skipping system calls per request: strace is missing or cannot trace here (ptrace not permitted?)"
+    skip "strace is missing or cannot trace here (ptrace not permitted?)"
     return 0
   fi
   table_header "$file" "System calls per request, per model" \
@@ -230,11 +240,11 @@ table_syscalls() {
 # Hook (issue 8, branch arch): gotit-reactor --reader bufferevent|direct.
 table_reader_syscalls() {
   if ! mentions --reader gotit-reactor; then
-    say "skipping reader system calls: gotit-reactor has no --reader option yet"
+    skip "gotit-reactor has no --reader option yet"
     return 0
   fi
   if ! strace_works; then
-    say "skipping reader system calls: strace is missing or cannot trace here"
+    skip "strace is missing or cannot trace here"
     return 0
   fi
   local file=$out/reader-syscalls.md
@@ -431,7 +441,7 @@ table_p99_idle() {
 
 plot_p99_idle() {  # DATA
   if ! command -v gnuplot > /dev/null; then
-    say "skipping the p99 plot: gnuplot is not installed (Debian: gnuplot-nox)"
+    say "no plot: gnuplot is not installed (Debian: gnuplot-nox)"
     return 0
   fi
   gnuplot <<GNUPLOT
@@ -452,7 +462,7 @@ GNUPLOT
 # Hook (issue 11, branch bench): connections per second per model.
 table_conn_rate() {
   if ! mentions --new-connection-per-request gotit-bench run; then
-    say "skipping connections per second: gotit-bench run has no --new-connection-per-request yet"
+    skip "gotit-bench run has no --new-connection-per-request yet"
     return 0
   fi
   local file=$out/conn-rate.md
@@ -480,7 +490,7 @@ table_conn_rate() {
 # The sweep's own report is kept as it prints it.
 table_sweep() {
   if ! mentions sweep gotit-bench; then
-    say "skipping latency against offered load: gotit-bench has no sweep subcommand yet"
+    skip "gotit-bench has no sweep subcommand yet"
     return 0
   fi
   local file=$out/sweep.md to steps
@@ -509,7 +519,7 @@ table_sweep() {
 # counts what was answered, what went missing, and how each connection ended.
 table_graceful_stop() {
   if ! mentions --shutdown-timeout gotit-reactor; then
-    say "skipping what a graceful stop delivers: the servers have no --shutdown-timeout yet"
+    skip "the servers have no --shutdown-timeout yet"
     return 0
   fi
   local file=$out/graceful-stop.md
@@ -553,9 +563,9 @@ step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
 {
   echo "# The last run of scripts/study.sh"
   echo
-  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $(git rev-parse --short HEAD 2>/dev/null || echo '?'): **$((SECONDS - started)) s** in all. A step that took 0 s was a hook whose option has not landed (the run printed why)."
+  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $(git rev-parse --short HEAD 2>/dev/null || echo '?'): **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
   echo
-  echo "| step | seconds |"
+  echo "| step | took |"
   echo "|---|--:|"
   cat "$work/steps"
 } > "$out/run.md"
