@@ -47,6 +47,11 @@ if [[ -z $out ]]; then
   if ((quick)); then out=$work/tables; else out=docs/study; fi
 fi
 mkdir -p "$out"
+# The files this script writes: an old one would outlive a hook that now skips.
+for name in syscalls reader-syscalls cpu idle-memory p99-vs-idle conn-rate sweep graceful-stop run; do
+  rm -f "$out/$name.md"
+done
+rm -f "$out/p99-vs-idle.dat" "$out/p99-vs-idle.png"
 
 # Sizes: the full run takes a few minutes; --quick a few seconds per step.
 if ((quick)); then
@@ -180,22 +185,40 @@ strace_works() {
   strace -f -o /dev/null true 2> /dev/null
 }
 
-# syscall_row FILE LABEL CONNS PROGRAM ARGS...: appends one row to FILE.
-syscall_row() {
-  local file=$1 label=$2 conns=$3
-  shift 3
+# trace_run LABEL CONNS PROGRAM ARGS...: a fresh server under strace -c -f
+# while the bench drives it. Leaves the summary in strace.txt and the bench's
+# result in sys.json; false when strace wrote no summary.
+trace_run() {
+  local label=$1 conns=$2
+  shift 2
   start_server "$label" "$@"
   strace -c -f -p "$server_pid" -o "$work/strace.txt" 2> "$work/strace.err" &
   tracer_pid=$!
-  sleep 0.3  # let strace attach to every thread
+  # strace says "Process N attached" once it traces the server.
+  for _ in $(seq 100); do
+    grep -q attached "$work/strace.err" && break
+    sleep 0.05
+  done
   local saved=$seconds
   seconds=$strace_seconds
   bench "$work/sys.json" --conns "$conns" --depth 1
   seconds=$saved
-  kill -INT "$tracer_pid"
+  kill -TERM "$tracer_pid"  # (a background job ignores SIGINT)
   wait "$tracer_pid" 2>/dev/null || true
   tracer_pid=
   stop_server
+  grep -q ' total$' "$work/strace.txt"
+}
+
+# syscall_row FILE LABEL CONNS PROGRAM ARGS...: appends one row to FILE.
+syscall_row() {
+  local file=$1 label=$2 conns=$3 attempt
+  shift 3
+  for attempt in 1 2 3; do
+    trace_run "$label" "$conns" "$@" && break
+    say "strace -c on $label wrote no summary (attempt $attempt of 3): $(tr '\n' ' ' < "$work/strace.err")"
+    ((attempt < 3)) || exit 1
+  done
   local replies
   replies=$(json "$work/sys.json" 'r["replies"]')
   # strace -c: "% time seconds usecs/call calls [errors] syscall"; the
@@ -206,11 +229,14 @@ syscall_row() {
     END {
       if (replies == 0) { printf "| %s | %d | 0 | no replies | |\n", label, conns; exit }
       n = 0
-      for (name in calls) if (calls[name] / replies >= 0.005) order[++n] = name
+      for (name in calls) if (calls[name] / replies >= 0.0001) order[++n] = name
       for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
         if (calls[order[j]] > calls[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
       detail = ""
-      for (i = 1; i <= n; i++) detail = detail sprintf("%s%s %.2f", i > 1 ? ", " : "", order[i], calls[order[i]] / replies)
+      for (i = 1; i <= n; i++) {
+        per = calls[order[i]] / replies
+        detail = detail sprintf(per >= 0.01 ? "%s%s %.2f" : "%s%s %.4f", i > 1 ? ", " : "", order[i], per)
+      }
       printf "| %s | %d | %d | %.2f | %s |\n", label, conns, replies, total / replies, detail
     }' "$work/strace.txt" >> "$file"
 }
@@ -224,7 +250,7 @@ table_syscalls() {
   table_header "$file" "System calls per request, per model" \
     "The server runs under \`strace -c -f -p PID\` while \`gotit-bench run --conns C --depth 1 --duration $strace_seconds --warmup $warmup\` drives it; every system call the server process (and its threads and children) made, divided by the replies the bench received (warm-up and connection set-up included, so accept, clone or fork show up as small fractions). strace slows the server down a great deal: read these as counts, never as speed."
   {
-    echo "| model | connections | replies | system calls per request | per request, by call (at least 0.005) |"
+    echo "| model | connections | replies | system calls per request | per request, by call (at least 0.0001) |"
     echo "|---|--:|--:|--:|---|"
   } >> "$file"
   local spec label program args conns
@@ -251,7 +277,7 @@ table_reader_syscalls() {
   table_header "$file" "System calls per request, per reactor read path" \
     "As in [syscalls.md](syscalls.md): \`strace -c -f\` on \`gotit-reactor --backend epoll --reader R\` while \`gotit-bench run --conns C --depth 1 --duration $strace_seconds\` drives it."
   {
-    echo "| reader | connections | replies | system calls per request | per request, by call (at least 0.005) |"
+    echo "| reader | connections | replies | system calls per request | per request, by call (at least 0.0001) |"
     echo "|---|--:|--:|--:|---|"
   } >> "$file"
   local reader conns
@@ -550,6 +576,26 @@ table_graceful_stop() {
 }
 
 # ---------------------------------------------------------------------------
+# docs/study.md shows some tables in its text, between the markers
+# <!-- study.sh: NAME --> and <!-- study.sh: end -->: they are refreshed
+# from docs/study/NAME.md (without its title) when the tables went there.
+embed_tables() {
+  [[ $(realpath "$out") == $(realpath docs/study) ]] || return 0
+  "$python" - docs/study.md "$out" <<'PY'
+import pathlib, re, sys
+doc, tables = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def fill(match):
+    table = tables / (match.group(1) + ".md")
+    if not table.exists():
+        return match.group(0)  # a hook that skipped: leave the text as it was
+    body = table.read_text().split("\n", 2)[2].strip()  # drop the title line
+    body = body.replace("](", "](study/").replace("](study/http", "](http")
+    return f"<!-- study.sh: {match.group(1)} -->\n{body}\n<!-- study.sh: end -->"
+text = re.sub(r"<!-- study\.sh: ([\w-]+) -->.*?<!-- study\.sh: end -->", fill, doc.read_text(), flags=re.S)
+doc.write_text(text)
+PY
+}
+
 say "tables go to $out$( ((quick)) && echo ' (--quick: tiny sizes, numbers meaningless)')"
 step "system calls per request" table_syscalls
 step "reader system calls (hook: --reader)" table_reader_syscalls
@@ -569,4 +615,5 @@ step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
   echo "|---|--:|"
   cat "$work/steps"
 } > "$out/run.md"
+embed_tables
 say "all tables written to $out in $((SECONDS - started)) s"
