@@ -59,7 +59,7 @@ if ((quick)); then
   idle_epoll=(0 50) idle_poll=(0 50) idle_select=(0 50)
 else
   seconds=3 warmup=0.5 active=50 strace_seconds=3 held=1000
-  idle_epoll=(0 1000 5000 10000) idle_poll=(0 1000 5000 10000) idle_select=(0 300 900)
+  idle_epoll=(0 1000 5000 10000) idle_poll=(0 1000 2500 5000 10000) idle_select=(0 300 600 900)
 fi
 # Every model the study compares (label, program, arguments).
 models=(
