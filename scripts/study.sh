@@ -609,7 +609,7 @@ step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
 {
   echo "# The last run of scripts/study.sh"
   echo
-  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $(git rev-parse --short HEAD 2>/dev/null || echo '?'): **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
+  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $(git describe --always --dirty 2>/dev/null || echo '?'): **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
   echo
   echo "| step | took |"
   echo "|---|--:|"
