@@ -91,6 +91,8 @@ pin_server=() pin_load=()
 if (($(nproc) >= 2)) && taskset -c 0,1 true 2> /dev/null; then pin_server=(taskset -c 0) pin_load=(taskset -c 1); fi
 
 started=$SECONDS
+# The code measured (before this run rewrites its tables).
+commit=$(git describe --always --dirty 2>/dev/null || echo '?')
 server_pid=
 holder_pid=
 tracer_pid=
@@ -609,7 +611,7 @@ step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
 {
   echo "# The last run of scripts/study.sh"
   echo
-  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $(git describe --always --dirty 2>/dev/null || echo '?'): **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
+  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $commit: **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
   echo
   echo "| step | took |"
   echo "|---|--:|"
