@@ -534,8 +534,12 @@ table_sweep() {
     start_server "$label" "$program" $args
     if ! "${pin_load[@]}" "$build/gotit-bench" sweep --port "$port" --from 1000 --to "$to" --steps "$steps" \
         --conns "$conns" --duration "$seconds" --no-progress > "$work/sweep.out" 2>&1; then
-      say "sweep against $label failed (its output follows); table_sweep may need the sweep's new options"
+      stop_server
       cat "$work/sweep.out" >&2
+      rm -f "$file"
+      # A hook written before the subcommand landed: its options may differ.
+      skip "gotit-bench sweep failed against $label with the options table_sweep passes (its output is above)"
+      return 0
     fi
     stop_server
     { echo "## $label, $conns connections"; echo; echo '```'; cat "$work/sweep.out"; echo '```'; echo; } >> "$file"
