@@ -522,9 +522,10 @@ table_sweep() {
     return 0
   fi
   local file=$out/sweep.md to steps
-  if ((quick)); then to=2000 steps=2; else to=200000 steps=8; fi
+  local step_seconds
+  if ((quick)); then to=2000 steps=2 step_seconds=$seconds; else to=200000 steps=6 step_seconds=1.5; fi
   table_header "$file" "Latency against offered load, per model" \
-    "Each model fresh; \`gotit-bench sweep --from 1000 --to $to --steps $steps --conns C --duration $seconds\` (open loop, latency timed from the schedule); its report as printed."
+    "Each model fresh; \`gotit-bench sweep --from 1000 --to $to --steps $steps --conns C --duration $step_seconds --warmup $warmup\` (open loop, latency timed from the schedule); its report as printed."
   local spec label program args conns
   for spec in "${models[@]}"; do
     read -r label program args <<< "$spec"
@@ -533,7 +534,7 @@ table_sweep() {
     # shellcheck disable=SC2086
     start_server "$label" "$program" $args
     if ! "${pin_load[@]}" "$build/gotit-bench" sweep --port "$port" --from 1000 --to "$to" --steps "$steps" \
-        --conns "$conns" --duration "$seconds" --no-progress > "$work/sweep.out" 2>&1; then
+        --conns "$conns" --duration "$step_seconds" --warmup "$warmup" --no-progress > "$work/sweep.out" 2>&1; then
       stop_server
       cat "$work/sweep.out" >&2
       rm -f "$file"
@@ -542,7 +543,7 @@ table_sweep() {
       return 0
     fi
     stop_server
-    { echo "## $label, $conns connections"; echo; echo '```'; cat "$work/sweep.out"; echo '```'; echo; } >> "$file"
+    { echo "## $label, $conns connection$([[ $conns == 1 ]] || echo s)"; echo; echo '```'; cat "$work/sweep.out"; echo '```'; echo; } >> "$file"
   done
 }
 
