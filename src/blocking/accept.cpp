@@ -24,14 +24,14 @@ Wake wait_for_client(int listener, int stop_fd, int other_fd, int timeout_ms) {
   }
 }
 
-std::optional<Connection> accept_client(int listener, int stop_fd) {
+std::optional<AcceptedClient> accept_client(int listener, int stop_fd) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
   // The new socket is blocking (accept4 does not inherit O_NONBLOCK): the
   // sessions are written in the blocking style.
   const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
   if (fd >= 0) {
-    Connection connection{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
+    AcceptedClient connection{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
     const timeval limit{kSlowReaderTimeout.count(), 0};
     if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0) {
       throw SystemError("setsockopt SO_SNDTIMEO", errno);

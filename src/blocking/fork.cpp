@@ -27,14 +27,14 @@ class Children {
   explicit Children(Counters& counters);
   int report_fd() const { return report_read_.get(); }
 
-  void start(Connection connection, ModelContext& context);
+  void start(AcceptedClient connection, ModelContext& context);
   // Reads the children's reports and reaps those that exited. Never blocks.
   void collect();
   // Forwards the stop to every child, waits up to `grace`, kills the rest.
   void finish_all(std::chrono::seconds grace);
 
  private:
-  [[noreturn]] void serve_child(const Connection& connection, ModelContext& context);
+  [[noreturn]] void serve_child(const AcceptedClient& connection, ModelContext& context);
 
   Counters& counters_;  // the parent's totals
   UniqueFd report_read_;   // non-blocking, read by the parent
@@ -53,7 +53,7 @@ Children::Children(Counters& counters) : counters_(counters) {
   if (fcntl(ends[0], F_SETFL, O_NONBLOCK) != 0) throw SystemError("fcntl O_NONBLOCK", errno);
 }
 
-void Children::start(Connection connection, ModelContext& context) {
+void Children::start(AcceptedClient connection, ModelContext& context) {
   // Signals wait until the child has its own stop pipe (see renew_after_fork).
   std::optional<BlockStopSignals> blocked(std::in_place);
   const pid_t pid = ::fork();
@@ -69,11 +69,11 @@ void Children::start(Connection connection, ModelContext& context) {
   running_.insert(pid);
 }  // the parent's copy of the client socket closes here
 
-void Children::serve_child(const Connection& connection, ModelContext& context) {
+void Children::serve_child(const AcceptedClient& connection, ModelContext& context) {
   context.listener.reset();  // the parent accepts; the child only serves
   report_read_.reset();
   Counters mine;
-  serve_connection(connection, context.reply, context.stop.fd(), mine);
+  serve_client(connection, context.reply, context.stop.fd(), mine);
   const ServerTotals totals = mine.snapshot();
   if (::write(report_write_.get(), &totals, sizeof totals) < 0) {
     log::error("child {}: write report: {}", getpid(), std::strerror(errno));
@@ -128,7 +128,7 @@ void run_fork(ModelContext& context) {
                                       children.report_fd(), kReapIntervalMs);
     if (wake == Wake::stop) break;
     if (wake == Wake::client) {
-      std::optional<Connection> connection = accept_client(context.listener.get(), context.stop.fd());
+      std::optional<AcceptedClient> connection = accept_client(context.listener.get(), context.stop.fd());
       if (connection) children.start(std::move(*connection), context);
     }
     children.collect();

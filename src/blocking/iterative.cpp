@@ -8,9 +8,9 @@ namespace gotit::blocking {
 void run_iterative(ModelContext& context) {
   for (;;) {
     if (wait_for_client(context.listener.get(), context.stop.fd()) == Wake::stop) break;
-    std::optional<Connection> connection = accept_client(context.listener.get(), context.stop.fd());
+    std::optional<AcceptedClient> connection = accept_client(context.listener.get(), context.stop.fd());
     if (!connection) continue;
-    serve_connection(*connection, context.reply, context.stop.fd(), context.counters);
+    serve_client(*connection, context.reply, context.stop.fd(), context.counters);
   }  // the served connection closed at the end of each turn
   context.listener.reset();  // stop accepting
 }

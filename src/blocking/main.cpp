@@ -5,6 +5,7 @@
 
 #include "gotit/blocking/server.hpp"
 #include "gotit/common/log.hpp"
+#include "gotit/common/start_up.hpp"
 
 namespace {
 
@@ -12,16 +13,16 @@ constexpr const char* kDescription =
     "gotit-blocking: a TCP line server in the classic blocking style. Every line\n"
     "(at most 255 bytes) gets \"Got it!\" (or itself, with --reply echo).\n"
     "SIGINT/SIGTERM: stop accepting, answer what was received, exit 0 with a summary.\n"
+    "A client that takes none of its replies for {} s is dropped (as gotit-reactor's\n"
+    "default --write-timeout).\n"
     "Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.";
 
 int serve(const gotit::BlockingOptions& options) {
-  gotit::ignore_sigpipe();
-  const std::uint64_t files = gotit::raise_file_limit();
+  gotit::prepare_server_process("gotit-blocking");
   gotit::BlockingServer server(options);
   gotit::announce_listening(server.listening_fd());
-  gotit::log::info("gotit-blocking: --model {}, --reply {}, file limit {} (about {} connections)",
-                   to_string(options.model), to_string(options.server.reply), files,
-                   files > 16 ? files - 16 : 0);
+  gotit::log::info("gotit-blocking: --model {}, --reply {}", to_string(options.model),
+                   to_string(options.server.reply));
   const gotit::ServerTotals totals = server.run();
   gotit::log::info("gotit-blocking: {}", format_summary(totals));
   return 0;
@@ -30,7 +31,7 @@ int serve(const gotit::BlockingOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app(kDescription, "gotit-blocking");
+  CLI::App app(fmt::format(kDescription, gotit::kSlowReaderTimeout.count()), "gotit-blocking");
   gotit::BlockingOptions options;
   gotit::ServerOptionText text;
   std::string model = "iterative";

@@ -17,10 +17,6 @@ namespace gotit::blocking {
 // reads its replies can block a write forever) before cutting them off.
 inline constexpr std::chrono::seconds kStopGrace{5};
 
-// A client that takes none of its replies for this long is dropped: its
-// blocked write fails (SO_SNDTIMEO). Without it one such client would hold
-// a thread or process forever -- and in the iterative model, the server.
-inline constexpr std::chrono::seconds kSlowReaderTimeout{10};
 
 struct ModelContext {
   UniqueFd& listener;  // non-blocking; the loop closes it when stopping
@@ -41,9 +37,12 @@ enum class Wake { client, stop, other };
 // Wake::other means other_fd is readable or the time ran out.
 Wake wait_for_client(int listener, int stop_fd, int other_fd = -1, int timeout_ms = -1);
 
-// accept4() one waiting client, its writes bounded by kSlowReaderTimeout.
+// accept4() one waiting client, its writes bounded by kSlowReaderTimeout
+// (protocol.hpp, SO_SNDTIMEO): without it a client that takes none of its
+// replies would hold a thread or process forever -- and in the iterative
+// model, the server.
 // nullopt if it already left, or when out of file descriptors (logged, then
 // a short pause so the loop does not spin).
-std::optional<Connection> accept_client(int listener, int stop_fd);
+std::optional<AcceptedClient> accept_client(int listener, int stop_fd);
 
 }  // namespace gotit::blocking

@@ -27,7 +27,7 @@ class ConnectionThreads {
   ConnectionThreads(const ConnectionThreads&) = delete;
   ConnectionThreads& operator=(const ConnectionThreads&) = delete;
 
-  void start(Connection connection, const ModelContext& context);
+  void start(AcceptedClient connection, const ModelContext& context);
   // Joins the threads whose connection has ended (keeps the list short).
   void join_finished();
   // Waits up to `grace` for every connection to end, cuts off the rest with
@@ -36,7 +36,7 @@ class ConnectionThreads {
 
  private:
   struct Entry {
-    Connection connection;
+    AcceptedClient connection;
     std::thread thread;
     bool done = false;  // the session returned and the socket is closed
   };
@@ -48,7 +48,7 @@ class ConnectionThreads {
   std::size_t running_ = 0;
 };
 
-void ConnectionThreads::start(Connection connection, const ModelContext& context) {
+void ConnectionThreads::start(AcceptedClient connection, const ModelContext& context) {
   std::lock_guard lock(mutex_);
   Entry& entry = entries_.emplace_back(Entry{std::move(connection), {}, false});
   try {
@@ -63,7 +63,7 @@ void ConnectionThreads::start(Connection connection, const ModelContext& context
 }
 
 void ConnectionThreads::session(Entry& entry, const ModelContext& context) {
-  serve_connection(entry.connection, context.reply, context.stop.fd(), context.counters);
+  serve_client(entry.connection, context.reply, context.stop.fd(), context.counters);
   std::lock_guard lock(mutex_);
   entry.connection.fd.reset();  // the client sees the close now, not at the next join
   entry.done = true;
@@ -106,7 +106,7 @@ void run_threads(ModelContext& context) {
   ConnectionThreads threads;
   for (;;) {
     if (wait_for_client(context.listener.get(), context.stop.fd()) == Wake::stop) break;
-    std::optional<Connection> connection = accept_client(context.listener.get(), context.stop.fd());
+    std::optional<AcceptedClient> connection = accept_client(context.listener.get(), context.stop.fd());
     if (connection) threads.start(std::move(*connection), context);
     threads.join_finished();
   }

@@ -2,8 +2,35 @@
 
 #include <event2/bufferevent_struct.h>
 #include <event2/event_struct.h>
+#include <fmt/format.h>
 
 namespace gotit {
+namespace {
+
+// The versions the direct reader was tested with: 2.1.0 up to, not
+// including, 2.2.0 (LIBEVENT_VERSION_NUMBER is 0xMMmmpp00).
+constexpr ev_uint32_t kTestedFrom = 0x02010000;
+constexpr ev_uint32_t kTestedBelow = 0x02020000;
+
+constexpr bool tested(ev_uint32_t version) {
+  return version >= kTestedFrom && version < kTestedBelow;
+}
+
+}  // namespace
+
+bool direct_reader_tested(std::string& why) {
+  if (!tested(LIBEVENT_VERSION_NUMBER)) {
+    why = fmt::format("built against libevent {}, not the 2.1.x the direct reader was tested "
+                      "with", LIBEVENT_VERSION);
+    return false;
+  }
+  if (!tested(event_get_version_number())) {
+    why = fmt::format("running on libevent {}, not the 2.1.x the direct reader was tested with",
+                      event_get_version());
+    return false;
+  }
+  return true;
+}
 
 // The flags are those bufferevent_socket_new gives the event: persistent,
 // so it stays armed between callbacks (the socket is level-triggered: bytes

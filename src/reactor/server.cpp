@@ -15,13 +15,11 @@
 #include <utility>
 
 #include "gotit/common/log.hpp"
+#include "gotit/common/start_up.hpp"
+#include "gotit/reactor/bufferevent_read_event.hpp"
 
 namespace gotit {
 namespace {
-
-// Descriptors kept back from --max-conns for everything that is not a peer:
-// stdio, the listening socket, epoll's own fd, libevent's signal pipe, ours.
-constexpr std::uint64_t kReservedFds = 64;
 
 // After EMFILE/ENFILE the listener sleeps this long before trying again.
 constexpr timeval kAcceptRetry{0, 100'000};
@@ -62,20 +60,19 @@ long read_somaxconn() {
 // --- set-up -----------------------------------------------------------------
 
 ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) {
-  ignore_sigpipe();  // libevent's writev has no MSG_NOSIGNAL
-  const std::uint64_t file_limit = raise_file_limit();
+  const ServerCapacity capacity = prepare_server_process("gotit-reactor");
   build_loop();
-  size_capacity(file_limit);
+  size_capacity(capacity);
   start_listening();
   add_internal_events();
 }
 
-// Teardown order, written once: connections first (each frees its
+// Teardown order, written once: sessions first (each frees its
 // bufferevent, which lives on the base), then the listener (closing the
 // listening socket), then the timer, signal and pipe events (which restores
 // the old signal handlers), then the base itself; the self-pipe last.
 ReactorServer::~ReactorServer() {
-  context_.connections.clear();
+  context_.sessions.clear();
   listener_.reset();
   resume_accepting_.reset();
   stats_timer_.reset();
@@ -98,30 +95,34 @@ void ReactorServer::build_loop() {
   context_.output_high_water = options_.output_high_water;
   context_.idle_timeout = options_.idle_timeout;
   context_.write_timeout = options_.write_timeout;
+  context_.reader = options_.reader;
+  std::string fallback;
+  if (context_.reader == Reader::direct && !direct_reader_tested(fallback)) {
+    context_.reader = Reader::bufferevent;
+    fallback = fmt::format(" (not direct: {})", fallback);
+  }
   context_.replies.reserve(64 * 1024);
-  log::info("backend {}", backend());
+  log::info("backend {}, reader {}{}", backend(), to_string(context_.reader), fallback);
 }
 
-void ReactorServer::size_capacity(std::uint64_t file_limit) {
-  const std::uint64_t reserve = std::min(kReservedFds, file_limit / 4);
-  const std::uint64_t fits = file_limit - reserve;
+void ReactorServer::size_capacity(const ServerCapacity& capacity) {
+  const std::uint64_t fits = capacity.connections;
   max_conns_ = options_.max_conns ? options_.max_conns : fits;
   if (options_.max_conns > fits) {
     log::info("--max-conns {} is more than the file limit {} allows (about {}): "
-              "accept will pause on EMFILE", options_.max_conns, file_limit, fits);
+              "accept will pause on EMFILE", options_.max_conns, capacity.file_limit, fits);
   }
   if (select_backend_) {
     // select() takes bit sets of FD_SETSIZE bits; glibc aborts on an fd past
     // them. So with select, every descriptor must stay below FD_SETSIZE.
-    const std::size_t select_cap = FD_SETSIZE - kReservedFds;
+    const std::size_t select_cap = FD_SETSIZE - capacity.reserved;
     if (max_conns_ > select_cap) {
       max_conns_ = select_cap;
       log::info("select watches descriptors below FD_SETSIZE ({}) only: "
                 "connections capped at {}", FD_SETSIZE, max_conns_);
     }
   }
-  log::info("file limit {}: up to {} connections ({} descriptors in reserve)", file_limit,
-            max_conns_, reserve);
+  if (max_conns_ != fits) log::info("up to {} connections", max_conns_);
 }
 
 void ReactorServer::start_listening() {
@@ -202,11 +203,11 @@ void ReactorServer::stop(std::string_view why) {
   context_.stopping = true;
   listener_.reset();
   event_del(resume_accepting_.get());
-  for (auto it = context_.connections.begin(); it != context_.connections.end();) {
-    Connection& connection = *it++;  // step first: begin_shutdown may free it
-    connection.begin_shutdown();
+  for (auto it = context_.sessions.begin(); it != context_.sessions.end();) {
+    Session& session = *it++;  // step first: begin_shutdown may free it
+    session.begin_shutdown();
   }
-  if (context_.connections.empty()) event_base_loopexit(base_.get(), nullptr);
+  if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
 }
 
 // A signal, delivered by libevent through its internal pipe as an ordinary

@@ -98,9 +98,21 @@ TEST_CASE("the backend asked for is the one in use, and speaks the protocol") {
     INFO("backend " << backend);
     ChildProcess server(kReactor, with_defaults({"--backend", backend}));
     const auto port = server.wait_for_port();
-    CHECK(stderr_says(server, "backend " + backend + "\n"));
+    CHECK(stderr_says(server, "backend " + backend + ", reader "));
     check_protocol(port);
     if (backend == "select") CHECK(stderr_says(server, "connections capped at 960"));
+    stop_gracefully(server);
+  }
+}
+
+TEST_CASE("the start-up line names the reader in effect") {
+  for (const std::string reader : {"bufferevent", "direct"}) {
+    INFO("reader " << reader);
+    ChildProcess server(kReactor, with_defaults({"--reader", reader}));
+    const auto port = server.wait_for_port();
+    // On this libevent (2.1.x, as Debian 12's) direct is never refused.
+    CHECK(stderr_says(server, "reader " + reader + "\n"));
+    check_protocol(port);
     stop_gracefully(server);
   }
 }

@@ -63,6 +63,7 @@ class ServerThread {
   bool done() const { return done_; }
   std::uint16_t port() const { return server_.port(); }
   const gotit::ReactorStats& stats() const { return server_.stats(); }
+  gotit::Reader reader() const { return server_.reader(); }
 
  private:
   gotit::ReactorServer server_;
@@ -110,9 +111,50 @@ TEST_CASE("in-process: pipelined requests are answered in order and counted") {
   CHECK(server.stop());
 }
 
+// Which read path is in effect shows in where the bytes went: through
+// libevent's input evbuffer (bufferevent) or past it, straight from recv
+// into our buffer (direct).
+TEST_CASE("in-process: each reader takes the bytes by its own path") {
+  for (const gotit::Reader reader : {gotit::Reader::bufferevent, gotit::Reader::direct}) {
+    INFO("reader " << gotit::to_string(reader));
+    gotit::ReactorOptions options = local_options();
+    options.reader = reader;
+    ServerThread server(options);
+    // This libevent (2.1.x, as Debian 12's) is one direct was tested with.
+    REQUIRE(server.reader() == reader);
+    TestClient client(server.port());
+    client.send(repeat("hello\n", 1'000));
+    CHECK(client.read_lines(1'000) == std::vector<std::string>(1'000, "Got it!\n"));
+    CHECK(server.stats().bytes_in.get() == 6'000);
+    const std::uint64_t expected = reader == gotit::Reader::bufferevent ? 6'000 : 0;
+    CHECK(server.stats().bytes_via_input_buffer.get() == expected);
+    CHECK(server.stop());
+  }
+}
+
+// A pass stops at the output high-water mark; when the replies then all go
+// straight into the kernel nothing is throttled, and the rest of what has
+// arrived must still be answered -- with --reader bufferevent it sits in the
+// input evbuffer, where no new callback reports it.
+TEST_CASE("in-process: a pass cut short at the high-water mark goes on") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
+  gotit::ReactorOptions options = local_options();
+  options.output_high_water = 1024;
+  options.reader = reader;
+  ServerThread server(options);
+  TestClient client(server.port());
+  client.send(repeat("hello\n", 10'000));
+  CHECK(client.read_lines(10'000) == std::vector<std::string>(10'000, "Got it!\n"));
+  CHECK(server.stop());
+}
+
 TEST_CASE("in-process: a client that never reads is throttled, others are still answered") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
   gotit::ReactorOptions options = local_options();
   options.output_high_water = 16 * 1024;
+  options.reader = reader;
   ServerThread server(options);
 
   // The greedy client pipelines "x\n" without ever reading: 8 bytes of reply
@@ -184,7 +226,11 @@ TEST_CASE("in-process: a graceful stop answers what has arrived, then closes") {
 }
 
 TEST_CASE("in-process: a stop answers requests still waiting in the kernel") {
-  ServerThread server(local_options());
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
+  gotit::ReactorOptions options = local_options();
+  options.reader = reader;
+  ServerThread server(options);
   TestClient client(server.port());
   // A single byte first, so the connection is surely accepted; the rest may
   // or may not have been read by the loop when the stop arrives.
@@ -197,8 +243,11 @@ TEST_CASE("in-process: a stop answers requests still waiting in the kernel") {
 }
 
 TEST_CASE("in-process: the idle timeout closes only idle peers") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
   gotit::ReactorOptions options = local_options();
   options.idle_timeout = 1s;
+  options.reader = reader;
   ServerThread server(options);
   TestClient idle(server.port());
   TestClient busy(server.port());

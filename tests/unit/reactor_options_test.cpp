@@ -23,7 +23,8 @@ TEST_CASE("reactor defaults: auto backend, limits from the file limit, no idle t
   CHECK(parsed.options.backend == gotit::Backend::automatic);
   CHECK(parsed.options.max_conns == 0);
   CHECK(parsed.options.idle_timeout.count() == 0);
-  CHECK(parsed.options.write_timeout.count() == 30);
+  CHECK(parsed.options.write_timeout == gotit::kSlowReaderTimeout);
+  CHECK(parsed.options.reader == gotit::Reader::direct);
   CHECK(parsed.options.output_high_water == 64 * 1024);
   CHECK(parsed.options.stats_interval.count() == 0);
   CHECK(parsed.options.server.listen.port == 3000);
@@ -32,7 +33,7 @@ TEST_CASE("reactor defaults: auto backend, limits from the file limit, no idle t
 TEST_CASE("reactor options are converted") {
   const Parsed parsed = parse({"--backend", "poll", "--max-conns", "2", "--idle-timeout", "5",
                                "--write-timeout", "7", "--output-high-water", "4096",
-                               "--stats-interval", "1", "--port", "0"});
+                               "--stats-interval", "1", "--port", "0", "--reader", "bufferevent"});
   REQUIRE(parsed.error.empty());
   CHECK(parsed.options.backend == gotit::Backend::poll);
   CHECK(parsed.options.max_conns == 2);
@@ -41,6 +42,12 @@ TEST_CASE("reactor options are converted") {
   CHECK(parsed.options.output_high_water == 4096);
   CHECK(parsed.options.stats_interval.count() == 1);
   CHECK(parsed.options.server.listen.port == 0);
+  CHECK(parsed.options.reader == gotit::Reader::bufferevent);
+}
+
+TEST_CASE("an unknown reader is a usage error") {
+  const Parsed parsed = parse({"--reader", "splice"});
+  CHECK(parsed.error.find("reader must be bufferevent or direct, got 'splice'") != std::string::npos);
 }
 
 TEST_CASE("every backend name round-trips") {

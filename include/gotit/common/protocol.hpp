@@ -36,6 +36,14 @@ inline constexpr std::string_view kServerFullReply = "Error: server full\n";
 // costs at most this (and delays the iterative server at most this).
 inline constexpr std::chrono::seconds kLingerBound{2};
 
+// A peer that takes none of its queued replies for this long is closed, in
+// both servers (the reactor's --write-timeout default; SO_SNDTIMEO in the
+// blocking one). 10 s, the shorter of the two bounds the servers had (30 s
+// and 10 s): in the iterative blocking model such a peer holds the whole
+// server for this long, and a peer that reads nothing for 10 s while its
+// replies wait is not coming back soon.
+inline constexpr std::chrono::seconds kSlowReaderTimeout{10};
+
 enum class ReplyMode { gotit, echo };
 
 // Parses "gotit" or "echo"; nullopt for anything else.

@@ -27,7 +27,16 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <string>
+
 namespace gotit {
+
+// True if this binary was built against, and runs on, a libevent the direct
+// reader was tested with: the 2.1.x series (Debian 12 ships 2.1.12). The
+// layout of struct bufferevent is not part of libevent's ABI promise, so on
+// any other version the server uses the bufferevent reader instead. Sets
+// `why` to a sentence for the start-up line when it returns false.
+bool direct_reader_tested(std::string& why);
 
 // Makes readiness of `bev`'s socket call `on_read(fd, what, bev)` instead of
 // libevent's reader. The argument must stay the bufferevent: when

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "gotit/common/protocol.hpp"
 #include "gotit/common/server_cli.hpp"
 
 namespace gotit {
@@ -23,6 +24,15 @@ enum class Backend { automatic, epoll, kqueue, poll, select };
 std::optional<Backend> parse_backend(std::string_view text);
 std::string_view to_string(Backend backend);
 
+// Who reads a peer's socket (session.hpp). `direct`: our own recv() on the
+// bufferevent's read event, 2 system calls per request; only on libevent
+// versions it was tested with (reader_in_effect). `bufferevent`: libevent's
+// reader and the public API only, 3 system calls per request.
+enum class Reader { bufferevent, direct };
+
+std::optional<Reader> parse_reader(std::string_view text);
+std::string_view to_string(Reader reader);
+
 struct ReactorOptions {
   ServerOptions server;
   Backend backend = Backend::automatic;
@@ -31,7 +41,9 @@ struct ReactorOptions {
   // 0: off. Holding idle peers is the point, so nobody is timed out by default.
   std::chrono::seconds idle_timeout{0};
   // A peer with replies queued that accepts none of them for this long is closed.
-  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds write_timeout{kSlowReaderTimeout};
+  // Asked for; the one in effect may fall back (ReactorServer::reader()).
+  Reader reader = Reader::direct;
   // Queued output above this stops reading from the peer until it halves.
   std::size_t output_high_water = 64 * 1024;
   // 0: off. Otherwise one line of stats on stderr this often.
@@ -44,6 +56,7 @@ struct ReactorOptions {
 struct ReactorOptionText {
   ServerOptionText server;
   std::string backend = "auto";
+  std::string reader = "direct";
   std::string max_conns;
   std::string idle_timeout;
   std::string write_timeout;
@@ -51,7 +64,7 @@ struct ReactorOptionText {
   std::string stats_interval;
 };
 
-// Adds the shared server options and --backend, --max-conns, --idle-timeout,
+// Adds the shared server options and --backend, --reader, --max-conns, --idle-timeout,
 // --write-timeout, --output-high-water, --stats-interval.
 void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text);
 

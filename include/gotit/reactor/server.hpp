@@ -1,7 +1,7 @@
 // gotit-reactor's server: one thread, one libevent event_base.
 //
-// An evconnlistener accepts; every peer becomes a Connection (a bufferevent
-// plus a line framer, reactor_connection.hpp); signals and timers are events
+// An evconnlistener accepts; every peer becomes a Session (a bufferevent
+// plus the shared Replier, session.hpp); signals and timers are events
 // on the same loop, so nothing ever runs concurrently with anything else.
 #pragma once
 
@@ -15,7 +15,8 @@
 
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/net.hpp"
-#include "gotit/reactor/connection.hpp"
+#include "gotit/common/start_up.hpp"
+#include "gotit/reactor/session.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/stats.hpp"
 
@@ -28,8 +29,9 @@ namespace gotit {
 // (or a signal handler, for request_stop) may call.
 class ReactorServer {
  public:
-  // Ignores SIGPIPE, raises the file limit, builds the loop on the chosen
-  // backend and starts listening. Logs the backend and the capacity.
+  // Ignores SIGPIPE, raises the file limit (prepare_server_process), builds
+  // the loop on the chosen backend, picks the reader and starts listening.
+  // Logs the backend, the reader in effect and the capacity.
   // Throws UsageError (bad backend, bad address) or SystemError.
   explicit ReactorServer(const ReactorOptions& options);
   ~ReactorServer();
@@ -48,6 +50,8 @@ class ReactorServer {
   std::uint16_t port() const { return local_port(listening_fd_); }
   std::string_view backend() const;  // the method libevent really uses
   std::size_t max_conns() const { return max_conns_; }
+  // The reader in effect: --reader, or bufferevent where direct is untested.
+  Reader reader() const { return context_.reader; }
 
  private:
   static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
@@ -59,7 +63,7 @@ class ReactorServer {
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
-  void size_capacity(std::uint64_t file_limit);
+  void size_capacity(const ServerCapacity& capacity);
   void start_listening();
   void add_internal_events();
   void accept_one(int fd, const sockaddr* address, int length);
@@ -85,7 +89,7 @@ class ReactorServer {
   EventPtr stats_timer_;
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
-  ServingContext context_;           // the connections and what they share
+  ServingContext context_;           // the sessions and what they share
 };
 
 }  // namespace gotit

@@ -33,6 +33,8 @@ struct ReactorStats {
   Counter messages;               // complete messages answered
   Counter bytes_in;               // bytes read from peers
   Counter bytes_out;              // reply bytes produced (sent or queued)
+  Counter bytes_via_input_buffer;  // bytes taken out of libevent's input evbuffer
+                                   // (--reader bufferevent); 0 with --reader direct
   Counter open;                   // connections open now
   Counter peak;                   // most connections open at once
 };

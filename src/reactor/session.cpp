@@ -1,4 +1,4 @@
-#include "gotit/reactor/connection.hpp"
+#include "gotit/reactor/session.hpp"
 
 #include <event2/buffer.h>
 #include <event2/util.h>
@@ -37,31 +37,39 @@ std::size_t queued_output(bufferevent* bev) {
 // --- ServingContext -----------------------------------------------------------
 
 void ServingContext::adopt(BufferEventPtr bev) {
-  connections.emplace_front(*this, std::move(bev));
+  sessions.emplace_front(*this, std::move(bev));
   stats.accepted.add();
   stats.open.add();
   if (stats.open.get() > stats.peak.get()) stats.peak.set(stats.open.get());
-  connections.front().start(connections.begin());  // may release it again
+  sessions.front().start(sessions.begin());  // may release it again
 }
 
-void ServingContext::release(ConnectionList::iterator where) {
-  connections.erase(where);  // ~Connection frees the bufferevent, closing the socket
+void ServingContext::release(SessionList::iterator where) {
+  sessions.erase(where);  // ~Session frees the bufferevent, closing the socket
   stats.open.subtract();
-  if (stopping && connections.empty()) event_base_loopexit(base, nullptr);
+  if (stopping && sessions.empty()) event_base_loopexit(base, nullptr);
 }
 
-// --- Connection: set-up ---------------------------------------------------------
+// An idle peer costs about 1.1 KiB (docs/benchmarks.md, memory); the Session
+// is 56 bytes of it, and must not grow unnoticed.
+static_assert(sizeof(Session) <= 56, "Session grew: every idle peer pays for it");
 
-Connection::Connection(ServingContext& context, BufferEventPtr bev)
+// --- Session: set-up ---------------------------------------------------------
+
+Session::Session(ServingContext& context, BufferEventPtr bev)
     : context_(context), bev_(std::move(bev)), fd_(bufferevent_getfd(bev_.get())) {}
 
-void Connection::start(ConnectionList::iterator self) {
+void Session::start(SessionList::iterator self) {
   self_ = self;
   bufferevent* bev = bev_.get();
-  bufferevent_setcb(bev, nullptr, on_output_drained, on_write_trouble, this);
-  if (!take_over_read_event(bev, on_readable)) {
-    log::error("event_assign: cannot watch fd {}", fd_);
-    return close_now();
+  if (context_.reader == Reader::bufferevent) {
+    bufferevent_setcb(bev, on_input, on_output_written, on_event, this);
+  } else {
+    bufferevent_setcb(bev, nullptr, on_output_written, on_write_trouble, this);
+    if (!take_over_read_event(bev, on_readable)) {
+      log::error("event_assign: cannot watch fd {}", fd_);
+      return close_now();
+    }
   }
   // The read timeout runs only while reading is enabled, so a throttled
   // peer is never "idle"; the write timeout runs only while output waits.
@@ -77,30 +85,56 @@ void Connection::start(ConnectionList::iterator self) {
           context_.stats.open.get());
 }
 
-// --- Connection: the callbacks ------------------------------------------------
+// --- Session: the callbacks ------------------------------------------------
 
-void Connection::on_readable(evutil_socket_t, short what, void* bev) noexcept {
-  static_cast<Connection*>(reading_callback_arg(bev))->handle_readable(what);
+void Session::on_readable(evutil_socket_t, short what, void* bev) noexcept {
+  static_cast<Session*>(reading_callback_arg(bev))->handle_readable(what);
 }
-void Connection::on_output_drained(bufferevent*, void* self) noexcept {
-  static_cast<Connection*>(self)->handle_output_drained();
+void Session::on_input(bufferevent*, void* self) noexcept {
+  static_cast<Session*>(self)->handle_readable(EV_READ);
 }
-void Connection::on_write_trouble(bufferevent*, short what, void* self) noexcept {
-  static_cast<Connection*>(self)->handle_write_trouble(what);
+void Session::on_event(bufferevent*, short what, void* self) noexcept {
+  auto* session = static_cast<Session*>(self);
+  if (what & BEV_EVENT_READING) return session->handle_read_event(what);
+  session->handle_write_trouble(what);
+}
+void Session::on_output_written(bufferevent*, void* self) noexcept {
+  static_cast<Session*>(self)->handle_output_written();
+}
+void Session::on_write_trouble(bufferevent*, short what, void* self) noexcept {
+  static_cast<Session*>(self)->handle_write_trouble(what);
 }
 
-// EV_READ: the socket has bytes for us, or EOF, or an error -- or, with
-// EV_TIMEOUT, it had none for the read timeout. This is the bufferevent's
-// own read event pointed at us, so libevent has read nothing: we recv()
-// straight into the tutorial's 256-byte buffer, one system call per read,
-// where libevent's reader would make two (see bufferevent_read_event.hpp).
-// The event is level-triggered: whatever we leave in the socket is
-// reported again on the next turn, so we may stop early and be fair.
-void Connection::handle_readable(short what) {
+// --reader direct: EV_READ, the socket has bytes for us, or EOF, or an
+// error -- or, with EV_TIMEOUT, it had none for the read timeout. This is
+// the bufferevent's own read event pointed at us, so libevent has read
+// nothing: we recv() straight into the tutorial's 256-byte buffer, one
+// system call per read, where libevent's reader would make two (see
+// bufferevent_read_event.hpp). The event is level-triggered: whatever we
+// leave in the socket is reported again on the next turn, so we may stop
+// early and be fair.
+// --reader bufferevent: libevent has read (ioctl FIONREAD, readv) into the
+// input evbuffer; we take the bytes out 256 at a time. EOF, the timeout and
+// errors come through on_event instead.
+void Session::handle_readable(short what) {
   if (what & EV_TIMEOUT) return handle_read_timeout();
-  if (state_ == ConnectionState::discarding) return discard_input();
-  const ReadStop stop = read_requests(kReadSharePerTurn, ReadUntil::short_read);
+  if (state_ == SessionState::discarding) return discard_input();
+  // What libevent has read must all be taken now: no callback comes for
+  // bytes already in the input evbuffer. (libevent reads at most 16 KiB a turn.)
+  const std::size_t budget = context_.reader == Reader::bufferevent
+                                 ? std::numeric_limits<std::size_t>::max()
+                                 : kReadSharePerTurn;
+  ReadStop stop = read_requests(budget, ReadUntil::short_read);
   if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  // A pass stops at the output high-water mark. If the flush got it all
+  // into the kernel there is no throttle, and with --reader bufferevent the
+  // bytes left in the input evbuffer would wait for a callback that never
+  // comes: go on. (direct: they wait in the kernel; the event comes back.)
+  while (stop == ReadStop::for_now && queued_output(bev_.get()) <= context_.output_high_water &&
+         input_waiting()) {
+    stop = read_requests(budget, ReadUntil::short_read);
+    if (stop == ReadStop::peer_gone || !flush_replies()) return close_now();
+  }
   switch (stop) {
     case ReadStop::for_now:
       return throttle_if_over_high_water();
@@ -109,10 +143,27 @@ void Connection::handle_readable(short what) {
     case ReadStop::oversized:
       log::at(log::Level::connection, "fd {}: line longer than {} bytes; closing",
               fd_, kMaxMessageBytes);
-      return drain_then_discard();
+      return flush_then_discard();
     case ReadStop::peer_gone:
       return;  // closed above; listed so the switch stays exhaustive
   }
+}
+
+// --reader bufferevent: libevent's reader met EOF, the read timeout or an
+// error. It has disabled reading already; the bytes it read before the EOF
+// came through on_input first.
+void Session::handle_read_event(short what) {
+  if (what & BEV_EVENT_TIMEOUT) return handle_read_timeout();
+  if (what & BEV_EVENT_EOF) {
+    if (state_ == SessionState::discarding) {
+      log::at(log::Level::connection, "fd {}: done discarding (peer closed)", fd_);
+      return close_now();
+    }
+    return finish_after_half_close();
+  }
+  log::at(log::Level::connection, "fd {}: read: {}; closing", fd_,
+          std::strerror(EVUTIL_SOCKET_ERROR()));
+  close_now();
 }
 
 // Reads requests 256 bytes at a time and answers them into the scratch
@@ -120,11 +171,11 @@ void Connection::handle_readable(short what) {
 // socket is empty, a further recv would only say EAGAIN, a wasted system
 // call), `budget` bytes are read, or the output passes the high-water mark.
 // A bulk upload costs one recv per 256 bytes: the tutorial's buffer.
-Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil until) {
+ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
   char buffer[kReadBufferBytes];
   std::size_t total = 0;
   for (;;) {
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    const ssize_t n = read_some(buffer, sizeof buffer, until);
     if (n == 0) return ReadStop::eof;
     if (n < 0) {
       const int error = errno;
@@ -135,7 +186,9 @@ Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil unt
     }
     const auto got = static_cast<std::size_t>(n);
     context_.stats.bytes_in.add(got);
-    if (consume({buffer, got}) == FeedResult::oversized) return ReadStop::oversized;
+    const Replier::Framed framed = replier_.answer({buffer, got}, context_.reply, context_.replies);
+    count(framed);
+    if (framed.verdict == FeedResult::oversized) return ReadStop::oversized;
     if (context_.replies.size() >= kFlushChunk && !flush_replies()) return ReadStop::peer_gone;
     total += got;
     if ((until == ReadUntil::short_read && got < sizeof buffer) || total >= budget ||
@@ -145,48 +198,76 @@ Connection::ReadStop Connection::read_requests(std::size_t budget, ReadUntil unt
   }
 }
 
+// Bytes libevent has read and we have not taken: only with --reader bufferevent.
+bool Session::input_waiting() {
+  return evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0;
+}
+
+// --reader direct: recv() into our buffer. --reader bufferevent: copy out
+// of the input evbuffer; when it is empty, that is EAGAIN -- except in the
+// last pass at a stop, which goes on to recv() what the kernel still holds
+// (libevent reads only when the loop turns, and it is not turning now).
+ssize_t Session::read_some(char* buffer, std::size_t size, ReadUntil until) {
+  if (context_.reader == Reader::bufferevent) {
+    const std::size_t got = bufferevent_read(bev_.get(), buffer, size);
+    if (got > 0) {
+      context_.stats.bytes_via_input_buffer.add(got);
+      return static_cast<ssize_t>(got);
+    }
+    if (until == ReadUntil::short_read) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
+  return ::recv(fd_, buffer, size, 0);
+}
+
 // The peer half-closed (shutdown(SHUT_WR) or close): it sends no more but
 // may still read. Answer the last partial line, flush, close.
-void Connection::finish_after_half_close() {
-  finish_framing();
+void Session::finish_after_half_close() {
+  count(replier_.answer_remainder(context_.reply, context_.replies));
   log::at(log::Level::connection, "fd {}: peer finished sending", fd_);
   if (!flush_replies()) return close_now();
-  drain_then_close();
+  flush_then_close();
 }
 
 // The read timeout: in `reading` it is the idle timeout; in `discarding`
 // it is the lingering close's bound. Reading is off in every other state,
 // and its timer with it.
-void Connection::handle_read_timeout() {
-  if (state_ == ConnectionState::discarding) {
+void Session::handle_read_timeout() {
+  if (state_ == SessionState::discarding) {
     log::at(log::Level::connection, "fd {}: done discarding (time is up)", fd_);
     return close_now();
   }
   context_.stats.idle_timeouts.add();
   log::at(log::Level::connection, "fd {}: idle for {} s; closing", fd_,
           context_.idle_timeout.count());
-  drain_then_close();
+  flush_then_close();
 }
 
 // EV_WRITE: libevent wrote queued output (writev) and what is left fell to
-// the write low-water mark. Nothing for us to drain: while output remains
+// the write low-water mark. Nothing for us to write: while output remains
 // libevent keeps EV_WRITE armed and writes on its own; we only move state.
-void Connection::handle_output_drained() {
+void Session::handle_output_written() {
   switch (state_) {
-    case ConnectionState::reading:
+    case SessionState::reading:
       return;  // a queued tail went out; we were never throttled
-    case ConnectionState::throttled:
-      state_ = ConnectionState::reading;
+    case SessionState::throttled:
+      state_ = SessionState::reading;
       bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
       if (bufferevent_enable(bev_.get(), EV_READ) != 0) return close_now();
+      // --reader bufferevent: bytes left in the input evbuffer when we
+      // stopped get no new callback; answer them now. (direct: they wait
+      // in the kernel, and the level-triggered event reports them.)
+      if (input_waiting()) handle_readable(EV_READ);
       return;
-    case ConnectionState::draining_to_close:
+    case SessionState::flushing_to_close:
       if (queued_output(bev_.get()) == 0) close_now();
       return;
-    case ConnectionState::draining_to_discard:
+    case SessionState::flushing_to_discard:
       if (queued_output(bev_.get()) == 0) start_discarding();
       return;
-    case ConnectionState::discarding:
+    case SessionState::discarding:
       return;  // nothing is written after the FIN
   }
 }
@@ -194,7 +275,7 @@ void Connection::handle_output_drained() {
 // Not readiness but an outcome of it, reported by the bufferevent's writer:
 // a write failed (the peer reset) or output waited longer than the write
 // timeout for a peer that does not read. Either way nobody takes our replies.
-void Connection::handle_write_trouble(short what) {
+void Session::handle_write_trouble(short what) {
   if (what & BEV_EVENT_TIMEOUT) {
     context_.stats.write_timeouts.add();
     log::at(log::Level::connection, "fd {}: took no output for {} s; closing", fd_,
@@ -207,26 +288,10 @@ void Connection::handle_write_trouble(short what) {
   close_now();
 }
 
-// --- Connection: replies and state changes ------------------------------------
+// --- Session: replies and state changes ------------------------------------
 
-void Connection::answer(std::string_view message) {
-  context_.stats.messages.add();
-  log::at(log::Level::message, "Here is the message: {}", message);
-  append_reply(context_.reply, message, context_.replies);
-}
-
-FeedResult Connection::consume(std::string_view bytes) {
-  const FeedResult verdict =
-      framer_.feed(bytes, [this](std::string_view message) { answer(message); });
-  if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
-  return verdict;
-}
-
-FeedResult Connection::finish_framing() {
-  const FeedResult verdict =
-      framer_.finish([this](std::string_view message) { answer(message); });
-  if (verdict == FeedResult::oversized) context_.replies.append(kOversizedReply);
-  return verdict;
+void Session::count(Replier::Framed framed) {
+  context_.stats.messages.add(framed.messages);
 }
 
 // Why not simply bufferevent_write()? It only appends to the output
@@ -239,7 +304,7 @@ FeedResult Connection::finish_framing() {
 // for writability only when the kernel's send buffer is full: the unsent
 // tail goes to bufferevent_write and libevent's write machinery takes over.
 // With output already queued we append, or replies would overtake each other.
-bool Connection::flush_replies() {
+bool Session::flush_replies() {
   std::string_view pending = context_.replies;
   if (pending.empty()) return true;
   context_.stats.bytes_out.add(pending.size());
@@ -276,10 +341,10 @@ bool Connection::flush_replies() {
 // mark we stop reading it (its requests wait in the kernel, and TCP's own
 // flow control then stops the peer); the write callback resumes us once
 // the output has halved.
-void Connection::throttle_if_over_high_water() {
+void Session::throttle_if_over_high_water() {
   const std::size_t queued = queued_output(bev_.get());
   if (queued <= context_.output_high_water) return;
-  state_ = ConnectionState::throttled;
+  state_ = SessionState::throttled;
   context_.stats.slow_reader_throttles.add();
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, context_.output_high_water / 2, 0);
@@ -290,17 +355,17 @@ void Connection::throttle_if_over_high_water() {
 // Freeing a bufferevent does not flush it: queued replies would be lost. So
 // every orderly close stops reading, waits for the write callback to report
 // an empty output (low-water mark 0), and frees only then.
-void Connection::drain_then_close() {
-  state_ = ConnectionState::draining_to_close;
+void Session::flush_then_close() {
+  state_ = SessionState::flushing_to_close;
   bufferevent_disable(bev_.get(), EV_READ);
   if (queued_output(bev_.get()) == 0) return close_now();
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
 }
 
-// Like drain_then_close, but the peer may still be sending (it had no reason
+// Like flush_then_close, but the peer may still be sending (it had no reason
 // to stop before it read our error reply): once the replies are out, discard.
-void Connection::drain_then_discard() {
-  state_ = ConnectionState::draining_to_discard;
+void Session::flush_then_discard() {
+  state_ = SessionState::flushing_to_discard;
   bufferevent_disable(bev_.get(), EV_READ);
   if (queued_output(bev_.get()) == 0) return start_discarding();
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
@@ -308,8 +373,8 @@ void Connection::drain_then_discard() {
 
 // The output is empty, so the FIN goes right after the last reply. The peer
 // sees EOF and closes; its EOF reaches us and we free with nothing unread.
-void Connection::start_discarding() {
-  state_ = ConnectionState::discarding;
+void Session::start_discarding() {
+  state_ = SessionState::discarding;
   // The read timeout restarts at every read, so a peer dribbling bytes is
   // cut by the deadline at its first read after the bound (twice it at most).
   discard_deadline_ = std::chrono::steady_clock::now() + kLingerBound;
@@ -327,8 +392,15 @@ void Connection::start_discarding() {
 }
 
 // Readable while discarding: drop what came, one read a turn (4 KiB: this
-// is throwaway, so fewer, larger reads), until EOF or the bound.
-void Connection::discard_input() {
+// is throwaway, so fewer, larger reads), until EOF or the bound. With
+// --reader bufferevent libevent has read it already: drop the input
+// evbuffer's bytes (EOF comes through handle_read_event).
+void Session::discard_input() {
+  if (context_.reader == Reader::bufferevent) {
+    evbuffer* input = bufferevent_get_input(bev_.get());
+    if (evbuffer_drain(input, evbuffer_get_length(input)) != 0) return close_now();
+    return close_if_past_discard_deadline();
+  }
   char sink[kReadSharePerTurn];
   ssize_t n = 0;
   do {
@@ -339,6 +411,10 @@ void Connection::discard_input() {
             n == 0 ? "peer closed" : "peer gone");
     return close_now();
   }
+  close_if_past_discard_deadline();
+}
+
+void Session::close_if_past_discard_deadline() {
   if (std::chrono::steady_clock::now() >= discard_deadline_) {
     log::at(log::Level::connection, "fd {}: still sending after {} s; closing", fd_,
             kLingerBound.count());
@@ -346,7 +422,7 @@ void Connection::discard_input() {
   }
 }
 
-void Connection::close_now() {
+void Session::close_now() {
   // The scratch buffer is shared by every connection, and every other path
   // leaves it empty (flush_replies clears it): replies for a peer that is
   // gone must not go to the next one.
@@ -356,24 +432,24 @@ void Connection::close_now() {
   context_.release(self_);  // destroys *this
 }
 
-// --- Connection: server shutdown ----------------------------------------------
+// --- Session: server shutdown ----------------------------------------------
 
-// A lingering peer (draining_to_discard, discarding) is not waited for: it
-// goes through drain_then_close too, freed once its replies are out.
-void Connection::begin_shutdown() {
-  if (state_ == ConnectionState::draining_to_close) return;
-  if (state_ == ConnectionState::reading && !answer_what_has_arrived()) return close_now();
-  drain_then_close();
+// A lingering peer (flushing_to_discard, discarding) is not waited for: it
+// goes through flush_then_close too, freed once its replies are out.
+void Session::begin_shutdown() {
+  if (state_ == SessionState::flushing_to_close) return;
+  if (state_ == SessionState::reading && !answer_what_has_arrived()) return close_now();
+  flush_then_close();
 }
 
 // One last non-blocking pass over what the kernel already holds for us, so
 // requests sent before the signal get their replies. Stops at EAGAIN, EOF,
 // a bad line or the output high-water mark.
-bool Connection::answer_what_has_arrived() {
+bool Session::answer_what_has_arrived() {
   const ReadStop stop =
       read_requests(std::numeric_limits<std::size_t>::max(), ReadUntil::empty);
   if (stop == ReadStop::peer_gone) return false;
-  if (stop == ReadStop::eof) finish_framing();
+  if (stop == ReadStop::eof) count(replier_.answer_remainder(context_.reply, context_.replies));
   return flush_replies();
 }
 

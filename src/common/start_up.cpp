@@ -1,0 +1,28 @@
+#include "gotit/common/start_up.hpp"
+
+#include <algorithm>
+
+#include "gotit/common/log.hpp"
+#include "gotit/common/net.hpp"
+
+namespace gotit {
+namespace {
+
+// Descriptors kept back for everything that is not a peer: stdio, the
+// listening socket, epoll's own fd, libevent's signal pipe, the stop pipe.
+constexpr std::uint64_t kReservedFds = 64;
+
+}  // namespace
+
+ServerCapacity prepare_server_process(std::string_view server) {
+  ignore_sigpipe();
+  ServerCapacity capacity;
+  capacity.file_limit = raise_file_limit();
+  capacity.reserved = std::min(kReservedFds, capacity.file_limit / 4);
+  capacity.connections = capacity.file_limit - capacity.reserved;
+  log::info("{}: file limit {}: up to {} connections ({} descriptors in reserve)", server,
+            capacity.file_limit, capacity.connections, capacity.reserved);
+  return capacity;
+}
+
+}  // namespace gotit
