@@ -282,10 +282,16 @@ table_reader_syscalls() {
     echo "| reader | connections | replies | system calls per request | per request, by call (at least 0.0001) |"
     echo "|---|--:|--:|--:|---|"
   } >> "$file"
-  local reader conns
+  local reader conns in_effect
   for reader in bufferevent direct; do
     for conns in $(conn_counts reactor); do
       syscall_row "$file" "--reader $reader" "$conns" gotit-reactor --backend epoll --reader "$reader"
+      # The reactor falls back to bufferevent on a libevent it was not tested
+      # with, and says so in its start-up line ("backend epoll, reader ...").
+      in_effect=$(sed -n 's/.*, reader \([a-z]*\).*/\1/p' "$work/server.err" | head -n 1)
+      if [[ -n $in_effect && $in_effect != "$reader" ]]; then
+        sed -i "\$ s/^| --reader $reader |/| --reader $reader ($in_effect in effect) |/" "$file"
+      fi
     done
   done
 }
