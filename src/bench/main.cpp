@@ -31,6 +31,7 @@ int run_command(const gotit::RunOptions& options) {
 int main(int argc, char** argv) {
   CLI::App app("gotit-bench: an event-driven load generator for line servers", "gotit-bench");
   app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print the help of every subcommand and exit");
   CLI::App* run = app.add_subcommand("run", "Measure one running server");
   gotit::RunOptions run_options;
   gotit::RunOptionText run_text;

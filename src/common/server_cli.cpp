@@ -64,6 +64,9 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion&) {
     std::cout << app.get_name() << ' ' << kVersion << '\n';
     return 0;
+  } catch (const CLI::CallForAllHelp&) {  // --help-all: every subcommand's options too
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
   } catch (const CLI::Success&) {  // --help
     std::cout << app.help();
     return 0;

@@ -69,6 +69,12 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
                              "below half (default {})", options.output_high_water));
   app.add_option("--stats-interval", text.stats_interval,
                  "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)");
+  app.add_option("--agent-port", text.agent_port,
+                 "Answer HAProxy's agent check on PORT: 'ready maxconn:N' while serving, "
+                 "'drain' once a stop has begun (default: no agent port)");
+  app.add_option("--stop-grace", text.stop_grace,
+                 "On SIGTERM/SIGINT keep accepting for SECONDS while the agent says 'drain', "
+                 "then stop gracefully (default 0)");
 }
 
 void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options) {
@@ -102,6 +108,10 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   if (!text.stats_interval.empty()) {
     options.stats_interval =
         std::chrono::seconds(parse_count("stats-interval", text.stats_interval, 0, kDay));
+  }
+  if (!text.agent_port.empty()) options.agent_port = parse_port(text.agent_port);
+  if (!text.stop_grace.empty()) {
+    options.stop_grace = std::chrono::seconds(parse_count("stop-grace", text.stop_grace, 0, kDay));
   }
 }
 

@@ -65,6 +65,11 @@ ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) 
   size_capacity(capacity);
   start_listening();
   add_internal_events();
+  if (options_.agent_port) {
+    ListenOptions where = options_.server.listen;
+    where.port = *options_.agent_port;
+    agent_.emplace(base_.get(), where, max_conns_);
+  }
 }
 
 // Teardown order, written once: sessions first (each frees its
@@ -80,6 +85,8 @@ ReactorServer::~ReactorServer() {
   sigint_.reset();
   sigterm_.reset();
   sigusr1_.reset();
+  grace_timer_.reset();
+  agent_.reset();
   base_.reset();
   stop_read_.reset();
   stop_write_.reset();
@@ -192,6 +199,8 @@ void ReactorServer::request_stop() {
 // loop exits when the last connection is freed (ServingContext::release).
 // A peer that never reads is bounded by the write timeout.
 void ReactorServer::stop(std::string_view why) {
+  if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
+  if (agent_) agent_->begin_drain();
   if (context_.stopping) {
     log::info("{} again: stopping at once, {} connections not flushed", why,
               context_.stats.open.get());
@@ -208,6 +217,28 @@ void ReactorServer::stop(std::string_view why) {
     session.begin_shutdown();
   }
   if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// --stop-grace: the agent says "drain" at once, but the listener stays open
+// for the grace, so a client the balancer sends before it has read "drain"
+// is still served. Then the ordinary graceful stop. A second stop request
+// during the grace ends it early; a third stops at once.
+void ReactorServer::begin_grace(std::string_view why) {
+  grace_begun_ = true;
+  if (agent_) agent_->begin_drain();
+  const timeval grace{static_cast<time_t>(options_.stop_grace.count()), 0};
+  grace_timer_.reset(evtimer_new(base_.get(), on_grace_over, this));
+  if (!grace_timer_ || evtimer_add(grace_timer_.get(), &grace) != 0) {
+    log::error("{}: cannot start the stop grace timer; stopping now", why);
+    return stop(why);
+  }
+  log::info("{}: draining; still accepting for {} s ({} open)", why,
+            options_.stop_grace.count(), context_.stats.open.get());
+}
+
+void ReactorServer::on_grace_over(evutil_socket_t, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  if (!server.context_.stopping) server.stop("stop grace over");
 }
 
 // A signal, delivered by libevent through its internal pipe as an ordinary

@@ -64,7 +64,9 @@ ChildProcess::ChildProcess(std::string path, std::vector<std::string> args,
   if (stdin_text) {
     ::close(in_pipe[0]);
     // Test inputs are small; a child that stops reading early must not
-    // leave us blocked, so errors (EPIPE) are ignored here.
+    // leave us blocked, so errors (EPIPE) are ignored here -- and SIGPIPE,
+    // which would otherwise kill the whole test program first.
+    ::signal(SIGPIPE, SIG_IGN);
     std::string_view rest = *stdin_text;
     while (!rest.empty()) {
       const ssize_t n = ::write(in_pipe[1], rest.data(), rest.size());

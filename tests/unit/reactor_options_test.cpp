@@ -68,3 +68,15 @@ TEST_CASE("bad reactor options get one clear message") {
   CHECK(parse({"--output-high-water", "10"}).error ==
         "output-high-water must be 1024..1073741824, got '10'");
 }
+
+TEST_CASE("the load balancer options: no agent port and no grace unless asked") {
+  const Parsed defaults = parse({});
+  CHECK_FALSE(defaults.options.agent_port.has_value());
+  CHECK(defaults.options.stop_grace.count() == 0);
+  const Parsed parsed = parse({"--agent-port", "3001", "--stop-grace", "5"});
+  REQUIRE(parsed.error.empty());
+  CHECK(parsed.options.agent_port == 3001);
+  CHECK(parsed.options.stop_grace.count() == 5);
+  CHECK(parse({"--stop-grace", "-1"}).error == "stop-grace must be 0..86400, got '-1'");
+  CHECK_FALSE(parse({"--agent-port", "70000"}).error.empty());
+}

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,11 @@ struct ReactorOptions {
   // SIGINT/SIGTERM/SIGUSR1 through the loop. Off for servers embedded in a
   // test process, which stop them with ReactorServer::request_stop().
   bool handle_signals = true;
+  // The load balancer's agent check (agent.hpp): off unless a port is given.
+  std::optional<std::uint16_t> agent_port;
+  // After the first stop signal: keep accepting this long while the agent
+  // says "drain", then stop gracefully.
+  std::chrono::seconds stop_grace{0};
 };
 
 struct ReactorOptionText {
@@ -62,10 +68,12 @@ struct ReactorOptionText {
   std::string write_timeout;
   std::string output_high_water;
   std::string stats_interval;
+  std::string agent_port;
+  std::string stop_grace;
 };
 
 // Adds the shared server options and --backend, --reader, --max-conns, --idle-timeout,
-// --write-timeout, --output-high-water, --stats-interval.
+// --write-timeout, --output-high-water, --stats-interval, --agent-port, --stop-grace.
 void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text);
 
 // Checks and converts what add_reactor_options gathered. Throws UsageError.

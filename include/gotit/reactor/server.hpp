@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <event2/listener.h>
@@ -16,6 +17,7 @@
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/common/start_up.hpp"
+#include "gotit/reactor/agent.hpp"
 #include "gotit/reactor/session.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/stats.hpp"
@@ -52,6 +54,7 @@ class ReactorServer {
   std::size_t max_conns() const { return max_conns_; }
   // The reader in effect: --reader, or bufferevent where direct is untested.
   Reader reader() const { return context_.reader; }
+  const AgentPort* agent() const { return agent_ ? &*agent_ : nullptr; }  // null without --agent-port
 
  private:
   static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address,
@@ -61,6 +64,7 @@ class ReactorServer {
   static void on_signal(evutil_socket_t signal, short, void* self) noexcept;
   static void on_stop_requested(evutil_socket_t fd, short, void* self) noexcept;
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
+  static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
   void size_capacity(const ServerCapacity& capacity);
@@ -70,6 +74,7 @@ class ReactorServer {
   void reject_full(int fd);
   void pause_accepting(int error);
   void stop(std::string_view why);
+  void begin_grace(std::string_view why);
   void print_stats_line();
 
   ReactorOptions options_;
@@ -78,6 +83,7 @@ class ReactorServer {
   int listening_fd_ = -1;          // owned by listener_
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
+  bool grace_begun_ = false;       // a stop signal started --stop-grace
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
   } last_tick_;
@@ -89,6 +95,8 @@ class ReactorServer {
   EventPtr stats_timer_;
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
+  EventPtr grace_timer_;             // ends --stop-grace
+  std::optional<AgentPort> agent_;   // --agent-port
   ServingContext context_;           // the sessions and what they share
 };
 
