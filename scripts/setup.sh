@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what gotit needs from Debian (when missing), then configures and
+# Installs what gotit needs from Debian (when missing; clang is for scripts/fuzz.sh), then configures and
 # builds it. Usage: scripts/setup.sh [--with-peers] [BUILD_DIR [MESON_OPTION...]]
 #   --with-peers  also install memcached and redis-server, which
 #                 `gotit-bench compare --peers` measures gotit against.
@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ meson ninja-build pkg-config libevent-dev libfmt-dev libcli11-dev catch2 gnuplot-nox
-          help2man haproxy systemd  # man pages; the deploy tests (HAProxy, systemd-analyze verify)
+packages=(g++ clang meson ninja-build pkg-config libevent-dev libfmt-dev libcli11-dev catch2 gnuplot-nox
+          help2man haproxy systemd  # man pages; the deploy tests (HAProxy, systemd-analyze verify); clang: scripts/fuzz.sh
           strace)                   # scripts/study.sh: system calls per request
 if [[ "${1:-}" == "--with-peers" ]]; then
   packages+=(memcached redis-server)

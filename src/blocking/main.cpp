@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   std::string model = "iterative";
   gotit::add_server_options(app, options.server, text);
   app.add_option("--model", model,
-                 "iterative (one client at a time, as the tutorial), threads (a thread per "
+                 "iterative (one client at a time, as the tutorial: a peer that vanishes without a "
+                 "word blocks everybody until --tcp-keepalive reaps it), threads (a thread per "
                  "connection) or fork (a process per connection); default iterative");
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
   return gotit::run_tool(app, [&] {

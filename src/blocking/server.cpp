@@ -23,8 +23,9 @@ std::string_view to_string(BlockingModel model) {
 }
 
 std::string format_summary(const ServerTotals& totals) {
-  return fmt::format("stopped: {} connections, {} messages, {} bytes in, {} bytes out",
-                     totals.connections, totals.messages, totals.bytes_in, totals.bytes_out);
+  return fmt::format("stopped: {} connections, {} messages, {} bytes in, {} bytes out, "
+                     "{} reaped by keepalive", totals.connections, totals.messages,
+                     totals.bytes_in, totals.bytes_out, totals.reaped);
 }
 
 struct BlockingServer::State {

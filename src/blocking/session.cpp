@@ -15,6 +15,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "gotit/common/keepalive.hpp"
 #include "gotit/common/log.hpp"
 #include "gotit/common/replier.hpp"
 
@@ -223,6 +224,7 @@ void serve_client(const AcceptedClient& client, ReplyMode reply, int stop_fd, Co
     if (ending == Ending::oversized) session.linger();
   } catch (const SystemError& error) {
     const int code = error.error_number();
+    if (is_reaped_peer_error(code)) counters.reaped.fetch_add(1, std::memory_order_relaxed);
     ending = code == ECONNRESET || code == EPIPE          ? Ending::reset
              : code == EAGAIN || code == EWOULDBLOCK ? Ending::not_reading
                                                      : Ending::failed;

@@ -106,10 +106,10 @@ void check(int rc, std::string_view call, const std::string& where) {
   if (rc != 0) throw SystemError(fmt::format("{} {}", call, where), errno);
 }
 
-UniqueFd listen_on(const addrinfo& info, int backlog, bool nonblocking) {
+UniqueFd listen_on(const addrinfo& info, const ListenOptions& options) {
   const std::string where = format_address(info.ai_addr, info.ai_addrlen);
   int type = info.ai_socktype | SOCK_CLOEXEC;
-  if (nonblocking) type |= SOCK_NONBLOCK;
+  if (options.nonblocking) type |= SOCK_NONBLOCK;
   UniqueFd fd(::socket(info.ai_family, type, info.ai_protocol));
   if (!fd) throw SystemError(fmt::format("socket {}", where), errno);
   const int on = 1;
@@ -121,8 +121,10 @@ UniqueFd listen_on(const addrinfo& info, int backlog, bool nonblocking) {
     check(setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off),
           "setsockopt IPV6_V6ONLY", where);
   }
+  // On the listener, before listen(): every accepted socket inherits it.
+  set_keepalive(fd.get(), options.tcp_keepalive);
   check(::bind(fd.get(), info.ai_addr, info.ai_addrlen), "bind", where);
-  check(::listen(fd.get(), backlog), "listen", where);
+  check(::listen(fd.get(), options.backlog), "listen", where);
   return fd;
 }
 
@@ -147,7 +149,7 @@ UniqueFd listen_tcp(const ListenOptions& options) {
   }
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     try {
-      return listen_on(*candidates[i], options.backlog, options.nonblocking);
+      return listen_on(*candidates[i], options);
     } catch (const SystemError& failure) {
       // A busy port is the answer; only a missing family is worth trying
       // the next address.

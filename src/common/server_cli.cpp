@@ -18,6 +18,14 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                  "Address to listen on (default: every address, IPv6 and IPv4)");
   app.add_option("--backlog", text.backlog,
                  fmt::format("Length of the kernel's accept queue (default {})", options.listen.backlog));
+  const KeepaliveTimers timers = keepalive_timers(options.listen.tcp_keepalive);
+  app.add_option("--tcp-keepalive", text.tcp_keepalive,
+                 fmt::format("Reap peers that vanish without FIN or RST: probe a peer silent "
+                             "for SECONDS every SECONDS/30 (1..10 s), drop it after 2..6 "
+                             "unanswered probes; 0: off (default {}: {} s x {}, reaped {} s "
+                             "after its last word)",
+                             timers.idle.count(), timers.interval.count(), timers.count,
+                             timers.user_timeout.count() / 1000));
   app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)");
   app.add_flag("-v,--verbose", options.verbose,
                "-v logs connection events, -vv every message (\"Here is the message: ...\")");
@@ -34,6 +42,10 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
   if (!port.empty()) options.listen.port = parse_port(port);
   if (!text.backlog.empty()) {
     options.listen.backlog = static_cast<int>(parse_count("backlog", text.backlog, 1, 1 << 20));
+  }
+  if (!text.tcp_keepalive.empty()) {
+    options.listen.tcp_keepalive = std::chrono::seconds(
+        parse_count("tcp-keepalive", text.tcp_keepalive, 0, kMaxTcpKeepalive));
   }
   const auto reply = parse_reply_mode(text.reply);
   if (!reply) {

@@ -275,11 +275,12 @@ void ReactorServer::print_stats_line() {
   const auto seconds = static_cast<double>(options_.stats_interval.count());
   const RateBase now{s.accepted.get(), s.messages.get(), s.bytes_in.get(), s.bytes_out.get()};
   log::info("stats: {} open, {:.0f} accepts/s, {:.0f} messages/s, {:.0f} bytes in/s, "
-            "{:.0f} bytes out/s", s.open.get(),
+            "{:.0f} bytes out/s, {} reaped by keepalive", s.open.get(),
             static_cast<double>(now.accepted - last_tick_.accepted) / seconds,
             static_cast<double>(now.messages - last_tick_.messages) / seconds,
             static_cast<double>(now.bytes_in - last_tick_.bytes_in) / seconds,
-            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds);
+            static_cast<double>(now.bytes_out - last_tick_.bytes_out) / seconds,
+            s.peers_reaped.get());
   last_tick_ = now;
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "gotit/reactor/bufferevent_read_event.hpp"
+#include "gotit/common/keepalive.hpp"
 #include "gotit/common/log.hpp"
 
 namespace gotit {
@@ -161,8 +162,9 @@ void Session::handle_read_event(short what) {
     }
     return finish_after_half_close();
   }
-  log::at(log::Level::connection, "fd {}: read: {}; closing", fd_,
-          std::strerror(EVUTIL_SOCKET_ERROR()));
+  const int error = EVUTIL_SOCKET_ERROR();
+  if (is_reaped_peer_error(error)) context_.stats.peers_reaped.add();
+  log::at(log::Level::connection, "fd {}: read: {}; closing", fd_, std::strerror(error));
   close_now();
 }
 
@@ -181,6 +183,7 @@ ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
       const int error = errno;
       if (error == EINTR) continue;
       if (error == EAGAIN || error == EWOULDBLOCK) return ReadStop::for_now;
+      if (is_reaped_peer_error(error)) context_.stats.peers_reaped.add();
       log::at(log::Level::connection, "fd {}: recv: {}; closing", fd_, std::strerror(error));
       return ReadStop::peer_gone;
     }
@@ -283,6 +286,7 @@ void Session::handle_write_trouble(short what) {
     return close_now();
   }
   const int error = EVUTIL_SOCKET_ERROR();
+  if ((what & BEV_EVENT_ERROR) && is_reaped_peer_error(error)) context_.stats.peers_reaped.add();
   log::at(log::Level::connection, "fd {}: {}; closing", fd_,
           (what & BEV_EVENT_ERROR) ? std::strerror(error) : "connection ended");
   close_now();

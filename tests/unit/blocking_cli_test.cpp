@@ -25,7 +25,7 @@ TEST_CASE("models parse and print") {
 
 TEST_CASE("the summary line") {
   CHECK(gotit::format_summary({3, 10, 52, 80}) ==
-        "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out");
+        "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 0 reaped by keepalive");
 }
 
 TEST_CASE("a port out of range: exit 2 with the tutorial-friendly message") {

@@ -41,9 +41,10 @@ struct ServerTotals {
   std::uint64_t messages = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t reaped = 0;  // vanished peers dropped by TCP keepalive / user timeout
 };
 
-// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out"
+// "stopped: 3 connections, 10 messages, 52 bytes in, 80 bytes out, 0 reaped by keepalive"
 std::string format_summary(const ServerTotals& totals);
 
 // Owns the listening socket and the SIGINT/SIGTERM handlers (one per

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "gotit/common/keepalive.hpp"
+
 namespace gotit {
 
 // A command line the program cannot run with. Tools exit 2 on it.
@@ -70,9 +72,12 @@ struct ListenOptions {
   std::uint16_t port = 3000;
   int backlog = 4096;
   bool nonblocking = false;
+  // TCP keepalive for every accepted socket, set once on the listener
+  // (keepalive.hpp); 0: off.
+  std::chrono::seconds tcp_keepalive = kDefaultTcpKeepalive;
 };
 
-// socket, SO_REUSEADDR, bind, listen. With no bind_host, one IPv6 socket
+// socket, SO_REUSEADDR, keepalive (set_keepalive), bind, listen. With no bind_host, one IPv6 socket
 // that also accepts IPv4 (IPV6_V6ONLY off), falling back to 0.0.0.0 where
 // the machine has no IPv6. Throws SystemError naming the address.
 UniqueFd listen_tcp(const ListenOptions& options);

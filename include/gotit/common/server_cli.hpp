@@ -25,10 +25,11 @@ struct ServerOptionText {
   std::string positional_port;
   std::string port;
   std::string backlog;
+  std::string tcp_keepalive;
   std::string reply = "gotit";
 };
 
-// Adds --port/PORT, --bind, --backlog, --reply, -v and --version to `app`.
+// Adds --port/PORT, --bind, --backlog, --tcp-keepalive, --reply, -v and --version to `app`.
 void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text);
 
 // Checks and converts the text gathered by add_server_options. Throws UsageError.

@@ -30,6 +30,7 @@ struct ReactorStats {
   Counter slow_reader_throttles;  // times a peer's output passed the high-water mark
   Counter write_timeouts;         // peers closed because they stopped reading for good
   Counter idle_timeouts;          // peers closed by --idle-timeout
+  Counter peers_reaped;           // vanished peers the kernel gave up on (--tcp-keepalive)
   Counter messages;               // complete messages answered
   Counter bytes_in;               // bytes read from peers
   Counter bytes_out;              // reply bytes produced (sent or queued)
