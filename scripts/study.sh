@@ -167,6 +167,7 @@ stop_server() {
 bench() {
   local json=$1 status=0
   shift
+  rm -f "$json"  # never report a previous run's result
   "${pin_load[@]}" "$build/gotit-bench" run --port "$port" --no-progress --json "$json" \
     --duration "$seconds" --warmup "$warmup" --server-pid "$server_pid" "$@" > "$work/bench.out" 2>&1 || status=$?
   if ((status == 2)) || [[ ! -s $json ]]; then
