@@ -173,6 +173,8 @@ bench() {
   if ((status == 2)) || [[ ! -s $json ]]; then
     echo "study.sh: gotit-bench run $* failed:" >&2
     cat "$work/bench.out" >&2
+    echo "study.sh: the server (PID $server_pid$(kill -0 "$server_pid" 2>/dev/null || echo ', gone')) said:" >&2
+    cat "$work/server.err" >&2
     exit 1
   fi
 }
