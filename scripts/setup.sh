@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ clang meson ninja-build pkg-config libevent-dev libfmt-dev libcli11-dev catch2 gnuplot-nox
-          help2man haproxy systemd)  # man pages; the deploy tests (HAProxy, systemd-analyze verify); clang: scripts/fuzz.sh
+          help2man haproxy systemd  # man pages; the deploy tests (HAProxy, systemd-analyze verify); clang: scripts/fuzz.sh
+          strace)                   # scripts/study.sh: system calls per request
 if [[ "${1:-}" == "--with-peers" ]]; then
   packages+=(memcached redis-server)
   shift

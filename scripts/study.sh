@@ -1,0 +1,635 @@
+#!/usr/bin/env bash
+# Regenerates every table and plot of the study text (docs/study.md) into
+# docs/study/: one Markdown file per table, each quoting how it was made.
+# Every model is started fresh on a free loopback port, measured, and
+# stopped by its PID. It says how long each step took as it goes, and
+# writes the total into run.md.
+#
+# Usage: scripts/study.sh [--quick] [--build-dir DIR] [--out DIR]
+#   --quick      every step with tiny sizes (seconds each): CI proves the
+#                script works; the numbers mean nothing
+#   --build-dir  where the gotit programs are (default build)
+#   --out        where the tables go (default docs/study; --quick defaults
+#                to a temporary folder, so that it never touches docs/)
+#
+# Needs: python3 (meson needs it too), strace, taskset; gnuplot for the
+# plot (skipped, with a reason, when missing). Run the full version under
+# `flock -x /tmp/gotit-cpu.lock` on a shared machine.
+#
+# Tables whose program option has not landed yet are hooks: each checks the
+# program's --help and prints why it skipped (table_conn_rate, table_sweep,
+# table_graceful_stop, table_reader_syscalls).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+build=build
+out=
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --build-dir) build=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "study.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+build=$(cd "$build" && pwd)
+for program in gotit-reactor gotit-blocking gotit-bench; do
+  [[ -x $build/$program ]] || { echo "study.sh: $build/$program not found: build first" >&2; exit 1; }
+done
+# The system's Python (meson needs it, so it is there): a version manager's
+# shim in front of it can cost 0.3 s a call.
+python=$(command -v /usr/bin/python3 || command -v python3)
+work=$(mktemp -d)
+if [[ -z $out ]]; then
+  if ((quick)); then out=$work/tables; else out=docs/study; fi
+fi
+mkdir -p "$out"
+# The files this script writes: an old one would outlive a hook that now skips.
+for name in syscalls reader-syscalls cpu idle-memory p99-vs-idle conn-rate sweep graceful-stop run; do
+  rm -f "$out/$name.md"
+done
+rm -f "$out/p99-vs-idle.dat" "$out/p99-vs-idle.png"
+
+# Sizes: the full run takes a few minutes; --quick a few seconds per step.
+if ((quick)); then
+  seconds=0.3 warmup=0.05 active=4 strace_seconds=0.3 held=20
+  idle_epoll=(0 50) idle_poll=(0 50) idle_select=(0 50)
+else
+  seconds=3 warmup=0.5 active=50 strace_seconds=3 held=1000
+  idle_epoll=(0 1000 5000 10000) idle_poll=(0 1000 2500 5000 10000) idle_select=(0 300 600 900)
+fi
+# Every model the study compares (label, program, arguments).
+models=(
+  "reactor-epoll gotit-reactor --backend epoll"
+  "reactor-poll gotit-reactor --backend poll"
+  "reactor-select gotit-reactor --backend select"
+  "blocking-iterative gotit-blocking --model iterative"
+  "blocking-threads gotit-blocking --model threads"
+  "blocking-fork gotit-blocking --model fork"
+)
+# The active connection counts a model is measured at: the iterative model
+# serves one client at a time (more would only time out).
+conn_counts() {  # LABEL
+  if [[ $1 == blocking-iterative ]]; then echo 1
+  elif ((quick)); then echo "$active"
+  else echo 1 "$active"; fi
+}
+# mentions WORD PROGRAM [ARG...]: whether PROGRAM ARG... --help names WORD.
+# The hooks use it to find out whether an option has landed. (The help is
+# captured first: grep -q closing a pipe early would fail it under pipefail.)
+mentions() {
+  local word=$1 help
+  shift
+  help=$("$build/$1" "${@:2}" --help 2>&1) || return 1
+  grep -qw -e "$word" <<< "$help"
+}
+# Server on CPU 0, load on CPU 1, when there are two.
+pin_server=() pin_load=()
+if (($(nproc) >= 2)) && taskset -c 0,1 true 2> /dev/null; then pin_server=(taskset -c 0) pin_load=(taskset -c 1); fi
+
+started=$SECONDS
+# The code measured (before this run rewrites its tables).
+commit=$(git describe --always --dirty 2>/dev/null || echo '?')
+server_pid=
+holder_pid=
+tracer_pid=
+cleanup() {
+  local pid
+  for pid in $tracer_pid $holder_pid $server_pid; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "study.sh [$((SECONDS - started)) s]: $*" >&2; }
+
+# step NAME FUNCTION: runs one table and says how long it took (or why it
+# was skipped: a table function calls `skip REASON` and returns).
+step() {
+  local name=$1 begin=$SECONDS
+  shift
+  say "$name ..."
+  rm -f "$work/skipped"
+  "$@"
+  if [[ -f $work/skipped ]]; then
+    echo "| $name | skipped: $(cat "$work/skipped") |" >> "$work/steps"
+  else
+    say "$name done in $((SECONDS - begin)) s"
+    echo "| $name | $((SECONDS - begin)) s |" >> "$work/steps"
+  fi
+}
+skip() {
+  say "skipping: $1"
+  echo "$1" > "$work/skipped"
+}
+
+# The header every table file starts with: what, how, where, when.
+table_header() {  # FILE TITLE COMMAND-DESCRIPTION
+  {
+    echo "# $2"
+    echo
+    echo "Generated by \`scripts/study.sh$( ((quick)) && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "$(nproc) CPUs, $(uname -sr). $3"
+    echo
+  } > "$1"
+}
+
+# start_server LABEL PROGRAM ARGS...: a fresh server on a free port; sets
+# server_pid and port.
+start_server() {
+  local label=$1 program=$2
+  shift 2
+  "${pin_server[@]}" "$build/$program" --port 0 --bind 127.0.0.1 "$@" > "$work/server.out" 2> "$work/server.err" &
+  server_pid=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+    [[ -n $port ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "study.sh: $label ($program $*) did not print 'listening on' within 5 s:" >&2
+  cat "$work/server.err" >&2
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+# bench RESULT_JSON ARGS...: one gotit-bench run against the current server.
+# A run with missing replies exits 1 and is still reported (the iterative
+# model leaves clients unanswered by design); a usage error stops us.
+bench() {
+  local json=$1 status=0
+  shift
+  rm -f "$json"  # never report a previous run's result
+  "${pin_load[@]}" "$build/gotit-bench" run --port "$port" --no-progress --json "$json" \
+    --duration "$seconds" --warmup "$warmup" --server-pid "$server_pid" "$@" > "$work/bench.out" 2>&1 || status=$?
+  if ((status == 2)) || [[ ! -s $json ]]; then
+    echo "study.sh: gotit-bench run $* failed:" >&2
+    cat "$work/bench.out" >&2
+    echo "study.sh: the server (PID $server_pid$(kill -0 "$server_pid" 2>/dev/null || echo ', gone')) said:" >&2
+    cat "$work/server.err" >&2
+    exit 1
+  fi
+}
+
+# json FILE EXPRESSION [ARG...]: evaluates a Python expression over a bench
+# result (r is the object; the extra arguments are sys.argv[3:]).
+json() { "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+
+# ---------------------------------------------------------------------------
+# System calls per request: strace -c -f on the server while gotit-bench
+# drives C connections with one request in flight each.
+strace_works() {
+  strace -f -o /dev/null true 2> /dev/null
+}
+
+# trace_run LABEL CONNS PROGRAM ARGS...: a fresh server under strace -c -f
+# while the bench drives it. Leaves the summary in strace.txt and the bench's
+# result in sys.json; false when strace wrote no summary.
+trace_run() {
+  local label=$1 conns=$2
+  shift 2
+  start_server "$label" "$@"
+  strace -c -f -p "$server_pid" -o "$work/strace.txt" 2> "$work/strace.err" &
+  tracer_pid=$!
+  # strace says "Process N attached" once it traces the server.
+  for _ in $(seq 100); do
+    grep -q attached "$work/strace.err" && break
+    sleep 0.05
+  done
+  local saved=$seconds
+  seconds=$strace_seconds
+  bench "$work/sys.json" --conns "$conns" --depth 1
+  seconds=$saved
+  kill -TERM "$tracer_pid"  # (a background job ignores SIGINT)
+  wait "$tracer_pid" 2>/dev/null || true
+  tracer_pid=
+  stop_server
+  grep -q ' total$' "$work/strace.txt"
+}
+
+# syscall_row FILE LABEL CONNS PROGRAM ARGS...: appends one row to FILE.
+syscall_row() {
+  local file=$1 label=$2 conns=$3 attempt
+  shift 3
+  for attempt in 1 2 3; do
+    trace_run "$label" "$conns" "$@" && break
+    say "strace -c on $label wrote no summary (attempt $attempt of 3): $(tr '\n' ' ' < "$work/strace.err")"
+    ((attempt < 3)) || exit 1
+  done
+  local replies
+  replies=$(json "$work/sys.json" 'r["replies"]')
+  # strace -c: "% time seconds usecs/call calls [errors] syscall"; the
+  # errors column may be empty, so the name is the last field.
+  awk -v label="$label" -v conns="$conns" -v replies="$replies" '
+    $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] += $4 }
+    $NF == "total" { total = $4 }
+    END {
+      if (replies == 0) { printf "| %s | %d | 0 | no replies | |\n", label, conns; exit }
+      n = 0
+      for (name in calls) if (calls[name] / replies >= 0.0001) order[++n] = name
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (calls[order[j]] > calls[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
+      detail = ""
+      for (i = 1; i <= n; i++) {
+        per = calls[order[i]] / replies
+        detail = detail sprintf(per >= 0.01 ? "%s%s %.2f" : "%s%s %.4f", i > 1 ? ", " : "", order[i], per)
+      }
+      printf "| %s | %d | %d | %.2f | %s |\n", label, conns, replies, total / replies, detail
+    }' "$work/strace.txt" >> "$file"
+}
+
+table_syscalls() {
+  local file=$out/syscalls.md
+  if ! strace_works; then
+    skip "strace is missing or cannot trace here (ptrace not permitted?)"
+    return 0
+  fi
+  table_header "$file" "System calls per request, per model" \
+    "The server runs under \`strace -c -f -p PID\` while \`gotit-bench run --conns C --depth 1 --duration $strace_seconds --warmup $warmup\` drives it; every system call the server process (and its threads and children) made, divided by the replies the bench received (warm-up and connection set-up included, so accept, clone or fork show up as small fractions). strace slows the server down a great deal: read these as counts, never as speed."
+  {
+    echo "| model | connections | replies | system calls per request | per request, by call (at least 0.0001) |"
+    echo "|---|--:|--:|--:|---|"
+  } >> "$file"
+  local spec label program args conns
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    for conns in $(conn_counts "$label"); do
+      # shellcheck disable=SC2086
+      syscall_row "$file" "$label" "$conns" "$program" $args
+    done
+  done
+}
+
+# Hook (issue 8, branch arch): gotit-reactor --reader bufferevent|direct.
+table_reader_syscalls() {
+  if ! mentions --reader gotit-reactor; then
+    skip "gotit-reactor has no --reader option yet"
+    return 0
+  fi
+  if ! strace_works; then
+    skip "strace is missing or cannot trace here"
+    return 0
+  fi
+  local file=$out/reader-syscalls.md
+  table_header "$file" "System calls per request, per reactor read path" \
+    "As in [syscalls.md](syscalls.md): \`strace -c -f\` on \`gotit-reactor --backend epoll --reader R\` while \`gotit-bench run --conns C --depth 1 --duration $strace_seconds\` drives it."
+  {
+    echo "| reader | connections | replies | system calls per request | per request, by call (at least 0.0001) |"
+    echo "|---|--:|--:|--:|---|"
+  } >> "$file"
+  local reader conns in_effect
+  for reader in bufferevent direct; do
+    for conns in $(conn_counts reactor); do
+      syscall_row "$file" "--reader $reader" "$conns" gotit-reactor --backend epoll --reader "$reader"
+      # The reactor falls back to bufferevent on a libevent it was not tested
+      # with, and says so in its start-up line ("backend epoll, reader ...").
+      in_effect=$(sed -n 's/.*, reader \([a-z]*\).*/\1/p' "$work/server.err" | head -n 1)
+      if [[ -n $in_effect && $in_effect != "$reader" ]]; then
+        sed -i "\$ s/^| --reader $reader |/| --reader $reader ($in_effect in effect) |/" "$file"
+      fi
+    done
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Server CPU per request (gotit-bench --server-pid: user + system time of
+# the server's process tree over the measured window).
+table_cpu() {
+  local file=$out/cpu.md
+  table_header "$file" "Server CPU per request, per model" \
+    "Each model fresh; \`gotit-bench run --conns C --depth 1 --duration $seconds --warmup $warmup --server-pid PID\`, server pinned to CPU 0 and the bench to CPU 1 (\`taskset\`). CPU is the server's process tree (user + system, children included) over the measured window, divided by the replies in that window."
+  {
+    echo "| model | connections | requests/s | server CPU per request (us) | p99 (us) |"
+    echo "|---|--:|--:|--:|--:|"
+  } >> "$file"
+  local spec label program args conns
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    for conns in $(conn_counts "$label"); do
+      # shellcheck disable=SC2086
+      start_server "$label" "$program" $args
+      bench "$work/cpu.json" --conns "$conns" --depth 1
+      stop_server
+      json "$work/cpu.json" '"| {} | {} | {:.0f} | {} | {:.1f} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], "{:.2f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "no replies", r["latency"]["p99_us"])' \
+        "$label" "$conns" >> "$file"
+    done
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Bytes per idle connection, user space and kernel, per model.
+
+# tree_sample PID: "RSS PSS VSZ THREADS PROCESSES" (KiB, summed over PID
+# and every descendant: a fork server's children count).
+tree_sample() {
+  "$python" - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1])
+parent = {}
+for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+        continue
+    try:
+        stat = open(f"/proc/{entry}/stat").read()
+    except OSError:
+        continue
+    parent[int(entry)] = int(stat[stat.rfind(")") + 2:].split()[1])
+tree = [root]
+i = 0
+while i < len(tree) and i <= len(parent):
+    tree += [pid for pid, up in parent.items() if up == tree[i]]
+    i += 1
+totals = {"VmRSS": 0, "Pss": 0, "VmSize": 0, "Threads": 0}
+for pid in tree:
+    for name in (f"/proc/{pid}/status", f"/proc/{pid}/smaps_rollup"):
+        try:
+            for line in open(name):
+                key, _, value = line.partition(":")
+                if key in totals:
+                    totals[key] += int(value.split()[0])
+        except (OSError, ValueError):
+            pass
+print(totals["VmRSS"], totals["Pss"], totals["VmSize"], totals["Threads"], len(tree))
+PY
+}
+
+# kernel_sample: "SLAB KERNELSTACK PAGETABLES" (KiB, /proc/meminfo) and the
+# TCP buffer pages of /proc/net/sockstat.
+kernel_sample() {
+  awk '/^Slab:/ {s=$2} /^KernelStack:/ {k=$2} /^PageTables:/ {p=$2} END {printf "%d %d %d ", s, k, p}' /proc/meminfo
+  awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat
+}
+
+# wait_settled PID: until the server's tree stops changing (a fork server
+# forks one child per connection; a threads server starts one thread each).
+wait_settled() {
+  local previous="" now
+  for _ in $(seq 50); do
+    sleep 0.3
+    now=$(tree_sample "$1" | awk '{print $1, $4, $5}')  # RSS, threads, processes
+    [[ $now == "$previous" ]] && return 0
+    previous=$now
+  done
+}
+
+# The client side of the idle connections: one Python process that opens
+# N connections, says so, and holds them until it is killed.
+start_holder() {  # COUNT
+  "$python" - "$port" "$1" > "$work/holder.out" <<'PY' &
+import resource, signal, socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+print("held", len(held), flush=True)
+signal.pause()
+PY
+  holder_pid=$!
+  for _ in $(seq 200); do
+    grep -q held "$work/holder.out" && return 0
+    kill -0 "$holder_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "study.sh: could not open $1 idle connections to port $port" >&2
+  exit 1
+}
+
+stop_holder() {
+  kill "$holder_pid" 2>/dev/null || true
+  wait "$holder_pid" 2>/dev/null || true
+  holder_pid=
+}
+
+table_idle_memory() {
+  local file=$out/idle-memory.md
+  table_header "$file" "Memory per idle connection, per model" \
+    "Each model fresh; one process opens $held connections that send nothing and holds them. Before and after (once the server's process tree stops changing), summed over the server process and every child: RSS and PSS (\`/proc/PID/status\`, \`/proc/PID/smaps_rollup\`; PSS shares a page among the processes that map it, so fork's shared pages count once) and virtual size (VmSize: a thread's whole stack is reserved there, only its touched pages are in RSS). Kernel: the growth of \`Slab\`, \`KernelStack\` and \`PageTables\` in \`/proc/meminfo\` and of TCP buffer pages in \`/proc/net/sockstat\`, machine-wide, so it counts **both ends** of each loopback connection (the holder's socket too) and whatever else the machine did meanwhile. Bytes per connection = growth / $held."
+  {
+    echo "| model | server processes, threads | RSS B/conn | PSS B/conn | virtual B/conn | kernel slab B/conn (both ends) | kernel stacks B/conn | page tables B/conn | TCP buffer pages |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+  } >> "$file"
+  local spec label program args before after kbefore kafter
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    # shellcheck disable=SC2086
+    start_server "$label" "$program" $args
+    wait_settled "$server_pid"
+    before=$(tree_sample "$server_pid")
+    kbefore=$(kernel_sample)
+    start_holder "$held"
+    wait_settled "$server_pid"
+    after=$(tree_sample "$server_pid")
+    kafter=$(kernel_sample)
+    stop_holder
+    stop_server
+    "$python" - "$label" "$held" "$before" "$after" "$kbefore" "$kafter" >> "$file" <<'PY'
+import sys
+label, held = sys.argv[1], int(sys.argv[2])
+b, a = [list(map(int, x.split())) for x in sys.argv[3:5]]
+kb, ka = [list(map(int, x.split())) for x in sys.argv[5:7]]
+per = lambda before, after: f"{(after - before) * 1024 / held:,.0f}"
+print(f"| {label} | {a[4]}, {a[3]} | {per(b[0], a[0])} | {per(b[1], a[1])} | {per(b[2], a[2])} "
+      f"| {per(kb[0], ka[0])} | {per(kb[1], ka[1])} | {per(kb[2], ka[2])} | {kb[3]} → {ka[3]} |")
+PY
+  done
+  echo >> "$file"
+  echo "blocking-iterative accepts one connection at a time: the others wait in the kernel's accept queue, so its user-space growth is one connection's." >> "$file"
+}
+
+# ---------------------------------------------------------------------------
+# p99 of one active connection against idle connections, per backend.
+table_p99_idle() {
+  local file=$out/p99-vs-idle.md data=$out/p99-vs-idle.dat
+  table_header "$file" "p99 latency of one active connection against idle connections" \
+    "For each backend and idle count a fresh \`gotit-reactor --backend B\`; \`gotit-bench run --idle N --conns 1 --depth 1 --duration $seconds --warmup $warmup\` (server on CPU 0, bench on CPU 1). select stops below its limit: \`FD_SETSIZE\` is 1024 and the reactor caps select at 960 connections."
+  {
+    echo "| backend | idle | requests/s | p50 (us) | p99 (us) | p99 against idle 0 | server CPU per request (us) |"
+    echo "|---|--:|--:|--:|--:|--:|--:|"
+  } >> "$file"
+  echo "# backend idle p99_us" > "$data"
+  local backend idle base counts
+  for backend in epoll poll select; do
+    case $backend in
+      epoll) counts=("${idle_epoll[@]}") ;;
+      poll) counts=("${idle_poll[@]}") ;;
+      select) counts=("${idle_select[@]}") ;;
+    esac
+    base=
+    for idle in "${counts[@]}"; do
+      start_server "reactor-$backend" gotit-reactor --backend "$backend"
+      bench "$work/p99.json" --idle "$idle" --conns 1 --depth 1
+      stop_server
+      [[ -z $base ]] && base=$(json "$work/p99.json" 'r["latency"]["p99_us"]')
+      json "$work/p99.json" '"| {} | {} | {:.0f} | {:.1f} | {:.1f} | {:.2f}x | {} |".format(sys.argv[3], r["idle_opened"], r["throughput_rps"], r["latency"]["p50_us"], r["latency"]["p99_us"], r["latency"]["p99_us"] / float(sys.argv[4]), "{:.2f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "no replies")' \
+        "$backend" "$base" >> "$file"
+      json "$work/p99.json" '"{} {} {}".format(sys.argv[3], r["idle_opened"], r["latency"]["p99_us"])' "$backend" >> "$data"
+    done
+  done
+  plot_p99_idle "$data"
+}
+
+plot_p99_idle() {  # DATA
+  if ! command -v gnuplot > /dev/null; then
+    say "no plot: gnuplot is not installed (Debian: gnuplot-nox)"
+    return 0
+  fi
+  gnuplot <<GNUPLOT
+set terminal pngcairo size 800,480 noenhanced
+set output "$out/p99-vs-idle.png"
+set title "p99 of one active connection against idle connections (gotit-reactor)"
+set xlabel "idle connections"
+set ylabel "p99 latency (us)"
+set logscale y
+set key top left
+plot for [b in "epoll poll select"] "< awk '\$1 == \"".b."\"' $1" using 2:3 with linespoints title b
+GNUPLOT
+  echo >> "$out/p99-vs-idle.md"
+  echo "![p99 against idle connections](p99-vs-idle.png)" >> "$out/p99-vs-idle.md"
+}
+
+# ---------------------------------------------------------------------------
+# Hook (issue 11, branch bench): connections per second per model.
+table_conn_rate() {
+  if ! mentions --new-connection-per-request gotit-bench run; then
+    skip "gotit-bench run has no --new-connection-per-request yet"
+    return 0
+  fi
+  local file=$out/conn-rate.md
+  table_header "$file" "Connections per second, per model" \
+    "Each model fresh; \`gotit-bench run --new-connection-per-request --conns C --depth 1 --duration $seconds --warmup $warmup --server-pid PID\`: every request on a new connection (connect, one line, one reply, close), so requests/s is connections/s."
+  {
+    echo "| model | concurrent clients | connections/s | p99 per request (us) | server CPU per connection (us) |"
+    echo "|---|--:|--:|--:|--:|"
+  } >> "$file"
+  local spec label program args conns
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    for conns in $(conn_counts "$label"); do
+      # shellcheck disable=SC2086
+      start_server "$label" "$program" $args
+      bench "$work/rate.json" --new-connection-per-request --conns "$conns" --depth 1
+      stop_server
+      json "$work/rate.json" '"| {} | {} | {:.0f} | {:.1f} | {} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], r["latency"]["p99_us"], "{:.1f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "none")' \
+        "$label" "$conns" >> "$file"
+    done
+  done
+}
+
+# Hook (issue 11, branch bench): latency against offered load per model.
+# The sweep's own report is kept as it prints it.
+table_sweep() {
+  if ! mentions sweep gotit-bench; then
+    skip "gotit-bench has no sweep subcommand yet"
+    return 0
+  fi
+  local file=$out/sweep.md to steps
+  local step_seconds
+  if ((quick)); then to=2000 steps=2 step_seconds=$seconds; else to=200000 steps=6 step_seconds=1.5; fi
+  table_header "$file" "Latency against offered load, per model" \
+    "Each model fresh; \`gotit-bench sweep --from 1000 --to $to --steps $steps --conns C --duration $step_seconds --warmup $warmup\` (open loop, latency timed from the schedule); its report as printed."
+  local spec label program args conns
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    conns=$active
+    [[ $label == blocking-iterative ]] && conns=1
+    # shellcheck disable=SC2086
+    start_server "$label" "$program" $args
+    if ! "${pin_load[@]}" "$build/gotit-bench" sweep --port "$port" --from 1000 --to "$to" --steps "$steps" \
+        --conns "$conns" --duration "$step_seconds" --warmup "$warmup" --no-progress > "$work/sweep.out" 2>&1; then
+      stop_server
+      cat "$work/sweep.out" >&2
+      rm -f "$file"
+      # A hook written before the subcommand landed: its options may differ.
+      skip "gotit-bench sweep failed against $label with the options table_sweep passes (its output is above)"
+      return 0
+    fi
+    stop_server
+    { echo "## $label, $conns connection$([[ $conns == 1 ]] || echo s)"; echo; echo '```'; cat "$work/sweep.out"; echo '```'; echo; } >> "$file"
+  done
+}
+
+# Hook (issue 10, branch life): what a graceful stop delivers per model.
+# Pipelining clients are mid-run when the server gets SIGTERM; the bench
+# counts what was answered, what went missing, and how each connection ended.
+table_graceful_stop() {
+  if ! mentions --shutdown-timeout gotit-reactor; then
+    skip "the servers have no --shutdown-timeout yet"
+    return 0
+  fi
+  local file=$out/graceful-stop.md
+  table_header "$file" "What a graceful stop delivers, per model" \
+    "Each model fresh; \`gotit-bench run --conns C --depth 16 --warmup 0 --duration $((2 - quick))\` and, $( ((quick)) && echo 'half a second' || echo 'one second') in, SIGTERM to the server. Requests sent, replies received, replies missing, the bench's error counts (a reset is a connection that ended in RST), and how long the server took to exit."
+  {
+    echo "| model | connections | requests sent | replies | missing | errors | server exit after SIGTERM (s) |"
+    echo "|---|--:|--:|--:|--:|---|--:|"
+  } >> "$file"
+  local spec label program args conns load_pid stop_begin stop_took
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    conns=$active
+    [[ $label == blocking-iterative ]] && conns=1
+    # shellcheck disable=SC2086
+    start_server "$label" "$program" $args
+    "${pin_load[@]}" "$build/gotit-bench" run --port "$port" --no-progress --json "$work/stop.json" \
+      --conns "$conns" --depth 16 --warmup 0 --duration $((2 - quick)) > "$work/bench.out" 2>&1 &
+    load_pid=$!
+    if ((quick)); then sleep 0.5; else sleep 1; fi
+    stop_begin=$EPOCHREALTIME
+    stop_server
+    stop_took=$("$python" -c "print($EPOCHREALTIME - $stop_begin)")
+    wait "$load_pid" || true
+    json "$work/stop.json" '"| {} | {} | {} | {} | {} | {} | {:.2f} |".format(sys.argv[3], r["conns"], r["requests_sent"], r["replies"], r["missing_replies"], ", ".join(k + " " + str(v["count"]) for k, v in r["errors"].items()) or "none", float(sys.argv[4]))' \
+      "$label" "$stop_took" >> "$file"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# docs/study.md shows some tables in its text, between the markers
+# <!-- study.sh: NAME --> and <!-- study.sh: end -->: they are refreshed
+# from docs/study/NAME.md (without its title) when the tables went there.
+embed_tables() {
+  [[ $(realpath "$out") == $(realpath docs/study) ]] || return 0
+  "$python" - docs/study.md "$out" <<'PY'
+import pathlib, re, sys
+doc, tables = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def fill(match):
+    table = tables / (match.group(1) + ".md")
+    if not table.exists():
+        return match.group(0)  # a hook that skipped: leave the text as it was
+    body = table.read_text().split("\n", 2)[2].strip()  # drop the title line
+    body = body.replace("](", "](study/").replace("](study/http", "](http")
+    return f"<!-- study.sh: {match.group(1)} -->\n{body}\n<!-- study.sh: end -->"
+text = re.sub(r"<!-- study\.sh: ([\w-]+) -->.*?<!-- study\.sh: end -->", fill, doc.read_text(), flags=re.S)
+doc.write_text(text)
+PY
+}
+
+say "tables go to $out$( ((quick)) && echo ' (--quick: tiny sizes, numbers meaningless)')"
+step "system calls per request" table_syscalls
+step "reader system calls (hook: --reader)" table_reader_syscalls
+step "server CPU per request" table_cpu
+step "memory per idle connection" table_idle_memory
+step "p99 against idle connections" table_p99_idle
+step "connections per second (hook: --new-connection-per-request)" table_conn_rate
+step "latency against offered load (hook: sweep)" table_sweep
+step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
+
+{
+  echo "# The last run of scripts/study.sh"
+  echo
+  echo "\`scripts/study.sh$( ((quick)) && echo ' --quick')\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), gotit $commit: **$((SECONDS - started)) s** in all. A skipped step is a hook whose option has not landed yet."
+  echo
+  echo "| step | took |"
+  echo "|---|--:|"
+  cat "$work/steps"
+} > "$out/run.md"
+embed_tables
+say "all tables written to $out in $((SECONDS - started)) s"
