@@ -130,6 +130,7 @@ class Master {
   bool failed_ = false;           // a worker's stop was not graceful
   std::uint64_t restarts_ = 0;
   std::uint64_t peak_ = 0;        // most open at once, sampled every tick
+  std::chrono::seconds stats_interval_;  // --stats-interval: the master prints the totals
   Clock::time_point next_stats_;
   ReactorStats last_stats_;       // totals at the last stats line
 };
@@ -144,6 +145,7 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   plan_.options = options;
   plan_.options.workers = 1;
   plan_.options.close_listener_when_full = true;
+  stats_interval_ = options.stats_interval;
   plan_.options.stats_interval = std::chrono::seconds(0);  // the master prints totals
   plan_.options.server.listen.reuse_port = true;
   plan_.options.server.listen.port = local_port(port_holder_.get());
@@ -218,7 +220,7 @@ void Master::become_worker(std::size_t index) {
 int Master::run() {
   for (std::size_t i = 0; i < count_; ++i) start_worker(i);
   start_deadline_ = Clock::now() + kStartTimeout;
-  next_stats_ = Clock::now() + plan_.options.stats_interval;
+  next_stats_ = Clock::now() + stats_interval_;
   while (stop_signals_ == 0 || running() > 0) {
     pollfd fds[2] = {{signal_read_.get(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0}};
     if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
@@ -345,8 +347,8 @@ void Master::tick() {
   ReactorStats all;
   totals(all);
   peak_ = std::max(peak_, all.open.get());
-  if (plan_.options.stats_interval.count() == 0 || Clock::now() < next_stats_) return;
-  next_stats_ += plan_.options.stats_interval;
+  if (stats_interval_.count() == 0 || Clock::now() < next_stats_) return;
+  next_stats_ += stats_interval_;
   print_stats_line(all);
 }
 
@@ -359,7 +361,7 @@ void Master::print_stats_line(const ReactorStats& all) {
     low = std::min(low, shared_[i].open.get());
     high = std::max(high, shared_[i].open.get());
   }
-  const auto seconds = static_cast<double>(plan_.options.stats_interval.count());
+  const auto seconds = static_cast<double>(stats_interval_.count());
   const auto rate = [&](const Counter ReactorStats::*counter) {
     return static_cast<double>((all.*counter).get() - (last_stats_.*counter).get()) / seconds;
   };

@@ -30,10 +30,20 @@ void reset_signals() {
 
 // If the master dies, the kernel sends us SIGTERM: a graceful stop, never an
 // orphan. The master may have died before prctl took effect; then our
-// parent is already someone else.
+// parent is already someone else. Our own process group: a Ctrl-C at the
+// terminal reaches the master alone, which forwards one stop to each worker
+// (in the master's group each worker would get two, and the second means
+// "stop at once").
 void follow_master(pid_t master) {
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) throw SystemError("prctl PR_SET_PDEATHSIG", errno);
   if (getppid() != master) throw SystemError("the master exited before the worker started", ESRCH);
+  if (setpgid(0, 0) != 0) throw SystemError("setpgid", errno);
+}
+
+// Only once the server's libevent signal events exist: a stop signal that
+// came earlier waits, blocked, and is then delivered to them, rather than
+// killing us with the default action.
+void unblock_signals() {
   sigset_t none;
   sigemptyset(&none);
   if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throw SystemError("sigprocmask", errno);
@@ -53,6 +63,7 @@ void on_publish(evutil_socket_t, short, void* argument) {
 
 bool serve(const WorkerPlan& plan, ReactorStats& shared) {
   ReactorServer server(plan.options);
+  unblock_signals();
   Publisher publisher{&server, &shared};
   EventPtr timer(event_new(server.base(), -1, EV_PERSIST, on_publish, &publisher));
   if (!timer || event_add(timer.get(), &kPublishEvery) != 0) throw SystemError("event_add", ENOMEM);
