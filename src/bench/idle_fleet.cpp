@@ -142,11 +142,12 @@ void IdleFleet::start_helper(Helper& helper) {
   UniqueFd read_end(ends[0]), write_end(ends[1]);
   if (fcntl(ends[0], F_SETFL, O_NONBLOCK) != 0) throw SystemError("fcntl O_NONBLOCK", errno);
   std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t bench = getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw SystemError("fork idle helper", errno);
   if (pid == 0) {
     read_end.reset();
-    run_helper(helper, write_end.get());
+    run_helper(helper, bench, write_end.get());
   }
   helper.pid = pid;
   helper.reports = std::move(read_end);
@@ -184,10 +185,12 @@ void on_helper_tick(evutil_socket_t, short, void* argument) {
 // The child. It must not touch the parent's loop (the epoll instance is
 // shared after fork), so it builds its own context and never returns: it
 // holds its connections until SIGTERM, or until the parent dies.
-void IdleFleet::run_helper(Helper& helper, int report_fd) {
+void IdleFleet::run_helper(Helper& helper, pid_t bench, int report_fd) {
   int code = 0;
   try {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throw SystemError("prctl", errno);
+    // The bench may have died before prctl took effect: then nobody would end us.
+    if (getppid() != bench) throw SystemError("the bench exited before its idle helper started", ESRCH);
     for (Helper& other : helpers_) other.reports.reset();  // earlier helpers' pipes
     RunOptions options = context_.options;
     options.source_addrs = helper.sources;

@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(const std::string& path, std::vector<char*>& argv, int stdout_fd, int log_fd) {
   setpgid(0, 0);
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);  // dup2's copy is not close-on-exec
   dup2(stdout_fd, STDOUT_FILENO);
   dup2(log_fd, STDERR_FILENO);
   execv(path.c_str(), argv.data());

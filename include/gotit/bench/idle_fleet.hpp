@@ -59,7 +59,7 @@ class IdleFleet : public IdleHolder {
 
   void plan(int per_helper);
   void start_helper(Helper& helper);
-  [[noreturn]] void run_helper(Helper& helper, int report_fd);
+  [[noreturn]] void run_helper(Helper& helper, pid_t bench, int report_fd);
   void absorb(Helper& helper, const HelperReport& report);
   static void on_report(evutil_socket_t fd, short, void* argument);
 
