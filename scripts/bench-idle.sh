@@ -16,6 +16,7 @@ trap cleanup EXIT
 
 one_run() {  # backend idle round
   local backend=$1 idle=$2 round=$3
+  : > "$work/server.out"  # now, not when the background child gets to it (see study.sh)
   taskset -c 0 build/gotit-reactor --port 0 --bind 127.0.0.1 --backend "$backend" > "$work/server.out" 2>&1 &
   server_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/server.out" && break; sleep 0.1; done

@@ -36,6 +36,7 @@ if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
 fi
 
 start_server() {  # ARGS...
+  : > "$work/server.out"  # now, not when the background child gets to it (see study.sh)
   build/gotit-reactor --port 0 --bind 127.0.0.1 "$@" > "$work/server.out" 2> "$work/server.err" &
   server_pid=$!
   for _ in $(seq 100); do grep -q listening "$work/server.out" && break; sleep 0.1; done

@@ -141,6 +141,11 @@ table_header() {  # FILE TITLE COMMAND-DESCRIPTION
 start_server() {
   local label=$1 program=$2
   shift 2
+  # Emptied here, not by the redirect below: the background child truncates
+  # its files only when it gets to run, and until then the loop would read the
+  # previous server's port.
+  : > "$work/server.out"
+  : > "$work/server.err"
   "${pin_server[@]}" "$build/$program" --port 0 --bind 127.0.0.1 "$@" > "$work/server.out" 2> "$work/server.err" &
   server_pid=$!
   port=

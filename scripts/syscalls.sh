@@ -21,6 +21,7 @@ trap cleanup EXIT
 
 one_reader() {  # reader
   local reader=$1
+  : > "$work/server.out"  # now, not when the background child gets to it (see study.sh)
   build/gotit-reactor --port 0 --bind 127.0.0.1 --reader "$reader" > "$work/server.out" 2>&1 &
   server_pid=$!
   for _ in $(seq 50); do grep -q listening "$work/server.out" && break; sleep 0.1; done
