@@ -314,7 +314,7 @@ bool Session::flush_replies() {
   context_.stats.bytes_out.add(pending.size());
   bool alive = true;
   if (queued_output(bev_.get()) == 0) {
-      for (;;) {
+    for (;;) {
       const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
       if (sent >= 0) {
         // A short write means the send buffer is full: the next send would

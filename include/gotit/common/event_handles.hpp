@@ -5,7 +5,7 @@
 // Freeing is not flushing: bufferevent_free closes the socket (with
 // BEV_OPT_CLOSE_ON_FREE) and drops whatever output is still queued. Code that
 // must deliver a reply waits for the output to drain first (see
-// reactor_connection.hpp).
+// reactor/session.hpp).
 #pragma once
 
 #include <event2/bufferevent.h>

@@ -27,7 +27,7 @@ std::string_view to_string(Backend backend);
 
 // Who reads a peer's socket (session.hpp). `direct`: our own recv() on the
 // bufferevent's read event, 2 system calls per request; only on libevent
-// versions it was tested with (reader_in_effect). `bufferevent`: libevent's
+// versions it was tested with (direct_reader_tested, ReactorServer::reader()). `bufferevent`: libevent's
 // reader and the public API only, 3 system calls per request.
 enum class Reader { bufferevent, direct };
 

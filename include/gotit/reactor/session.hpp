@@ -25,14 +25,18 @@
 //       |   +-------------------+                |
 //       |                                        |
 //       | oversized line, server stopping        | server stopping
-//       v                                        v
-//     +---------------------+  output empty:   +------------+
-//     | flushing_to_discard | ---------------> | discarding |
-//     +---------------------+  shutdown(WR)    +------------+
-//                                                    |
-//                                 EOF, the 2 s bound (not at a stop)
-//                                                    v
-//                                                  freed
+//       v                                        |
+//     +---------------------+ <------------------+
+//     | flushing_to_discard |
+//     +---------------------+
+//       | output empty: shutdown(WR)
+//       v
+//     +------------+
+//     | discarding |
+//     +------------+
+//       | EOF, the 2 s bound (not at a stop)
+//       v
+//     freed
 //
 // At a stop (SIGINT/SIGTERM) a reading session first answers what has
 // already arrived (at most kStopPassBytes), then goes the lingering way with
