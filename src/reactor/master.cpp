@@ -232,7 +232,9 @@ int Master::run() {
   ReactorStats all;
   totals(all);
   log::info("stopped: {}; {} workers, {} restarts", format_stats(all), count_, restarts_);
-  return failed_ || stop_signals_ > 1 ? 1 : 0;
+  // The workers decide: a second signal stops them at once (exit 1), but
+  // with --stop-grace it only ends the grace, and they still stop cleanly.
+  return failed_ ? 1 : 0;
 }
 
 void Master::handle_signals() {
@@ -331,11 +333,12 @@ void Master::restart_due() {
 }
 
 // Forward the stop to every worker: the first makes each stop gracefully,
-// a second makes each stop at once (as for the single-process server).
+// a second makes each stop at once (as for the single-process server), or,
+// during --stop-grace, ends the grace.
 void Master::begin_stop(int signal) {
   ++stop_signals_;
   log::info("{}: {} {} workers", strsignal(signal),
-            stop_signals_ == 1 ? "gracefully stopping" : "stopping at once", running());
+            stop_signals_ == 1 ? "gracefully stopping" : "passing a second stop to", running());
   for (const Worker& worker : workers_) {
     if (worker.pid > 0 && ::kill(worker.pid, signal == SIGINT ? SIGINT : SIGTERM) != 0) {
       log::error("kill worker pid {}: {}", worker.pid, std::strerror(errno));
