@@ -205,8 +205,10 @@ void BenchConnection::read_available() {
 void BenchConnection::next_connection() {
   if (context_.options.close_rst) {
     const linger abort{1, 0};
+    // Reported, not thrown: this runs inside a libevent callback.
     if (setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort) != 0) {
-      throw SystemError("setsockopt SO_LINGER", errno);
+      fail(ErrorKind::io_error, fmt::format("setsockopt SO_LINGER: {}", std::strerror(errno)));
+      return;
     }
   }
   close_socket();
