@@ -266,6 +266,7 @@ TEST_CASE("SIGUSR1 prints the counters; --stats-interval prints rates") {
   server.send_signal(SIGUSR1);
   CHECK(stderr_says(server, "accepted 1, rejected 0 (server full), messages 3,"));
   CHECK(stderr_says(server, "stats: 1 open,", 5s));
+  client.close();  // else the stop waits for it (--shutdown-timeout, as long as wait())
   stop_gracefully(server);
 }
 
