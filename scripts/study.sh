@@ -307,6 +307,25 @@ table_reader_syscalls() {
 # ---------------------------------------------------------------------------
 # Server CPU per request (gotit-bench --server-pid: user + system time of
 # the server's process tree over the measured window).
+# rows_per_model FILE ROW [BENCH_ARGS...]: for every model and its connection
+# counts, a fresh server, one bench run (--conns C --depth 1 BENCH_ARGS), and
+# a table row: ROW formats the result r, with the model and C as argv[3], argv[4].
+rows_per_model() {
+  local file=$1 row=$2
+  shift 2
+  local spec label program args conns
+  for spec in "${models[@]}"; do
+    read -r label program args <<< "$spec"
+    for conns in $(conn_counts "$label"); do
+      # shellcheck disable=SC2086
+      start_server "$label" "$program" $args
+      bench "$work/row.json" --conns "$conns" --depth 1 "$@"
+      stop_server
+      json "$work/row.json" "$row" "$label" "$conns" >> "$file"
+    done
+  done
+}
+
 table_cpu() {
   local file=$out/cpu.md
   table_header "$file" "Server CPU per request, per model" \
@@ -315,18 +334,7 @@ table_cpu() {
     echo "| model | connections | requests/s | server CPU per request (us) | p99 (us) |"
     echo "|---|--:|--:|--:|--:|"
   } >> "$file"
-  local spec label program args conns
-  for spec in "${models[@]}"; do
-    read -r label program args <<< "$spec"
-    for conns in $(conn_counts "$label"); do
-      # shellcheck disable=SC2086
-      start_server "$label" "$program" $args
-      bench "$work/cpu.json" --conns "$conns" --depth 1
-      stop_server
-      json "$work/cpu.json" '"| {} | {} | {:.0f} | {} | {:.1f} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], "{:.2f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "no replies", r["latency"]["p99_us"])' \
-        "$label" "$conns" >> "$file"
-    done
-  done
+  rows_per_model "$file" '"| {} | {} | {:.0f} | {} | {:.1f} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], "{:.2f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "no replies", r["latency"]["p99_us"])'
 }
 
 # ---------------------------------------------------------------------------
@@ -514,18 +522,8 @@ table_conn_rate() {
     echo "| model | concurrent clients | connections/s | p99 per request (us) | server CPU per connection (us) |"
     echo "|---|--:|--:|--:|--:|"
   } >> "$file"
-  local spec label program args conns
-  for spec in "${models[@]}"; do
-    read -r label program args <<< "$spec"
-    for conns in $(conn_counts "$label"); do
-      # shellcheck disable=SC2086
-      start_server "$label" "$program" $args
-      bench "$work/rate.json" --new-connection-per-request --conns "$conns" --depth 1
-      stop_server
-      json "$work/rate.json" '"| {} | {} | {:.0f} | {:.1f} | {} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], r["latency"]["p99_us"], "{:.1f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "none")' \
-        "$label" "$conns" >> "$file"
-    done
-  done
+  rows_per_model "$file" '"| {} | {} | {:.0f} | {:.1f} | {} |".format(sys.argv[3], sys.argv[4], r["throughput_rps"], r["latency"]["p99_us"], "{:.1f}".format(r["server_cpu_seconds"] * 1e6 / r["replies_in_window"]) if r["replies_in_window"] else "none")' \
+    --new-connection-per-request
 }
 
 # Hook (issue 11, branch bench): latency against offered load per model.
