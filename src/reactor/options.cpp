@@ -62,7 +62,7 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
                  "Close a peer that sends nothing for SECONDS (default 0: never)");
   app.add_option("--write-timeout", text.write_timeout,
                  fmt::format("Close a peer that takes none of its queued replies for SECONDS "
-                             "(default {}, as gotit-blocking's fixed bound)",
+                             "(default {}, as gotit-blocking's --write-timeout)",
                              options.write_timeout.count()));
   app.add_option("--output-high-water", text.output_high_water,
                  fmt::format("Stop reading a peer whose queued replies pass BYTES; resume "
