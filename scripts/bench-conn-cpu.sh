@@ -8,6 +8,8 @@
 # prints the median us/connection of each and its ratio to raw epoll.
 #
 # Usage: scripts/bench-conn-cpu.sh [BUILD_DIR] [ROUNDS] [SECONDS]
+#   BASELINE=PATH also measures another gotit-reactor binary (say, one built
+#   from main before a change) as "baseline", in the same rounds.
 #   SYSCALLS=1 also counts each server's system calls per connection
 #   (strace -c -f on a separate short run: strace slows the server, so its
 #   CPU figures are not taken from that run).
@@ -27,6 +29,10 @@ declare -A command=(
   [raw-epoll]="$build/tests/raw-epoll-server 0"
 )
 names=(reactor reactor-bufferevent raw-epoll)
+if [[ -n ${BASELINE:-} ]]; then
+  command[baseline]="$BASELINE --port 0 --bind 127.0.0.1"
+  names=(baseline "${names[@]}")
+fi
 work=$(mktemp -d)
 server_pid=
 cleanup() {
