@@ -10,6 +10,10 @@
 # Usage: scripts/bench-conn-cpu.sh [BUILD_DIR] [ROUNDS] [SECONDS]
 #   BASELINE=PATH also measures another gotit-reactor binary (say, one built
 #   from main before a change) as "baseline", in the same rounds.
+#   PERF=1 also splits each server's CPU per connection by where it runs
+#   (perf record on a separate short run, samples at 4999 Hz): the kernel,
+#   the libc system-call wrappers, malloc/free, libevent, the rest (the
+#   server's own code) -- the user-space part is what differs.
 #   SYSCALLS=1 also counts each server's system calls per connection
 #   (strace -c -f on a separate short run: strace slows the server, so its
 #   CPU figures are not taken from that run).
@@ -111,6 +115,33 @@ count_syscalls() {
     '{printf "    %-14s %.2f\n", $NF, $4 / n}'
 }
 
+# Runs server $1 under the load for a short run with perf record attached,
+# and prints its samples per connection, grouped, as microseconds.
+split_by_perf() {
+  start_server "$1"
+  perf record -F 4999 -p "$server_pid" -o "$work/perf.data" > /dev/null 2>&1 &
+  local perf_pid=$!
+  sleep 0.5  # let perf attach
+  local report conns
+  report=$("$bench" run --new-connection-per-request -c 8 --warmup 0 --duration "$seconds" \
+           --source-addrs 127.0.0.1-127.0.0.8 --no-progress --port "$port")
+  kill -INT "$perf_pid"
+  wait "$perf_pid" || true
+  stop_server
+  conns=$(sed -n 's/^replies .* \([0-9]*\) answered correctly.*/\1/p' <<< "$report")
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -F sample,dso,sym \
+      2> /dev/null | grep -v '^#' | awk -v n="$conns" -v name="$1" '
+    NF < 4 { next }
+    $2 ~ /kernel/ { k += $1; next }
+    $4 ~ /^(epoll_wait|epoll_ctl|accept4|__close|__send|__libc_recv|__readv|__ioctl|ioctl|readv)$/ { sc += $1; next }
+    $4 ~ /malloc|free|calloc|^operator|memset|^_int_/ { m += $1; next }
+    $2 ~ /libevent/ { ev += $1; next }
+    { other += $1 }
+    END { us = 1e6 / 4999 / n
+          printf "  %-20s kernel %6.2f  syscall wrappers %5.2f  malloc/free %5.2f  libevent %5.2f  rest %5.2f  (user space %5.2f) us/connection\n",
+                 name, k * us, sc * us, m * us, ev * us, other * us, (sc + m + ev + other) * us }'
+}
+
 for round in $(seq "$rounds"); do
   for name in "${names[@]}"; do measure "$name"; done
   echo "round $round: $(for name in "${names[@]}"; do printf '%s %s  ' "$name" "$(tail -1 "$work/$name")"; done)"
@@ -122,6 +153,11 @@ for name in "${names[@]}"; do
   m=$(median "$work/$name")
   printf '  %-20s %7.2f us/connection  %.2fx raw epoll\n' "$name" "$m" "$(awk -v a="$m" -v b="$floor" 'BEGIN {print a / b}')"
 done
+
+if [[ ${PERF:-0} == 1 ]]; then
+  echo "CPU per connection by where it runs (perf record samples, one ${seconds} s run each):"
+  for name in "${names[@]}"; do split_by_perf "$name"; done
+fi
 
 if [[ ${SYSCALLS:-0} == 1 ]]; then
   for name in "${names[@]}"; do count_syscalls "$name"; done
