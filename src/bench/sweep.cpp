@@ -56,6 +56,7 @@ std::string format_sweep_step(const SweepStep& step) {
   if (r.total_errors() > 0 || r.missing_replies > 0) {
     line += fmt::format("  {} errors, {} missing", r.total_errors(), r.missing_replies);
   }
+  if (r.overdue_unsent > 0) line += fmt::format("  {} never sent (overdue)", r.overdue_unsent);
   if (bench_limited(r)) line += "  (bench at 100% of a core)";
   return line;
 }
