@@ -13,7 +13,9 @@
 #   PERF=1 also splits each server's CPU per connection by where it runs
 #   (perf record on a separate short run, samples at 4999 Hz): the kernel,
 #   the libc system-call wrappers, malloc/free, libevent, the rest (the
-#   server's own code) -- the user-space part is what differs.
+#   server's own code) -- the user-space part is what differs. Needs perf
+#   (Debian: linux-perf) and permission to attach (root, or
+#   kernel.perf_event_paranoid <= 1).
 #   SYSCALLS=1 also counts each server's system calls per connection
 #   (strace -c -f on a separate short run: strace slows the server, so its
 #   CPU figures are not taken from that run).
