@@ -1,7 +1,7 @@
 // The master of gotit-reactor --workers (workers.hpp): one thread, a poll()
 // loop over two pipes -- its own signal self-pipe and the workers' "ready"
-// pipe -- and a clock for restarts and stats lines. It never touches a
-// client connection.
+// pipe -- and, with --agent-port, the agent's socket, and a clock for
+// restarts and stats lines. It never touches a client connection.
 #include "gotit/reactor/workers.hpp"
 
 #include <fcntl.h>
@@ -17,12 +17,14 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "gotit/common/log.hpp"
 #include "gotit/common/server_cli.hpp"
 #include "gotit/common/start_up.hpp"
 #include "gotit/reactor/server.hpp"
+#include "master_agent.hpp"
 #include "worker_process.hpp"
 
 namespace gotit {
@@ -81,8 +83,9 @@ std::string describe_exit(int status) {
   return fmt::format("exited with code {}", WEXITSTATUS(status));
 }
 
-// The master. Owns the port holder, the pipes and the shared counters; one
-// thread; the signal handler only writes to the self-pipe.
+// The master. Owns the port holder, the pipes, the shared counters and,
+// with --agent-port, the agent; one thread; the signal handler only writes
+// to the self-pipe.
 class Master {
  public:
   Master(const ReactorOptions& options, std::uint64_t per_process, std::size_t cores);
@@ -121,6 +124,7 @@ class Master {
   UniqueFd port_holder_;          // bound, never listening: reserves the port
   UniqueFd signal_read_, signal_write_;
   UniqueFd ready_read_, ready_write_;
+  std::optional<MasterAgent> agent_;  // --agent-port: the one agent for all workers
   ReactorStats retired_;          // counters of workers that died
   std::vector<Worker> workers_;
   std::size_t ready_at_start_ = 0;
@@ -149,7 +153,14 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   plan_.options.stats_interval = std::chrono::seconds(0);  // the master prints totals
   plan_.options.server.listen.reuse_port = true;
   plan_.options.server.listen.port = local_port(port_holder_.get());
+  plan_.options.agent_port.reset();  // the master answers it (master_agent.hpp)
   if (options.max_conns > 0) plan_.options.max_conns = (options.max_conns + count_ - 1) / count_;
+  const std::uint64_t per_worker = plan_.options.max_conns ? plan_.options.max_conns : per_process;
+  if (options.agent_port) {
+    ListenOptions where = options.server.listen;
+    where.port = *options.agent_port;
+    agent_.emplace(where, per_worker * count_);
+  }
   log::info("{} workers{} on port {}, up to {} connections each", count_,
             options.workers == 0 ? fmt::format(" (auto: {} cores, {} connections per process)",
                                                cores, per_process)
@@ -213,6 +224,7 @@ void Master::become_worker(std::size_t index) {
   signal_read_.reset();
   signal_write_.reset();
   ready_read_.reset();
+  if (agent_) agent_->close_in_worker();
   plan_.index = index;
   run_worker(plan_, self_, shared_[index]);
 }
@@ -222,12 +234,17 @@ int Master::run() {
   start_deadline_ = Clock::now() + kStartTimeout;
   next_stats_ = Clock::now() + stats_interval_;
   while (stop_signals_ == 0 || running() > 0) {
-    pollfd fds[2] = {{signal_read_.get(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
+    // The agent answers once every worker listens (or a stop has begun):
+    // "ready" means serving. A check that comes sooner waits in its backlog.
+    const bool agent_answers = agent_ && (announced_ || stop_signals_ > 0);
+    pollfd fds[3] = {{signal_read_.get(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0},
+                     {agent_answers ? agent_->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
     handle_signals();
     handle_ready();
     restart_due();
     tick();
+    if (agent_answers) agent_->serve();
   }
   ReactorStats all;
   totals(all);
@@ -337,6 +354,7 @@ void Master::restart_due() {
 // during --stop-grace, ends the grace.
 void Master::begin_stop(int signal) {
   ++stop_signals_;
+  if (agent_) agent_->begin_drain();  // before the workers hear of it, as in one process
   log::info("{}: {} {} workers", strsignal(signal),
             stop_signals_ == 1 ? "gracefully stopping" : "passing a second stop to", running());
   for (const Worker& worker : workers_) {
@@ -410,10 +428,6 @@ std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_proces
 }
 
 int run_master(const ReactorOptions& options) {
-  if (options.agent_port) {
-    // Every worker would bind the agent port; one agent for the master is future work.
-    throw UsageError("--agent-port does not work with --workers yet");
-  }
   const std::uint64_t per_process = prepare_server_process("gotit-reactor master").connections;
   const auto cores = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   Master master(options, per_process, cores);
