@@ -97,7 +97,7 @@ class Master {
  private:
   struct Worker {
     pid_t pid = 0;                   // 0: not running
-    Clock::time_point started;
+    Clock::time_point started;       // of the last run; epoch: never ran
     Clock::time_point restart_at;    // when pid is 0 and we are not stopping
     milliseconds backoff{0};         // wait before the next restart
   };
@@ -197,6 +197,8 @@ void Master::install_signals() {
   }
 }
 
+// A failed fork is not a restart (nothing ran): it is tried again after the
+// same backoff as a crash. Only a worker that ran before counts a restart.
 void Master::start_worker(std::size_t index) {
   // Signals stay blocked across fork until the child has put back the
   // default handlers: a SIGTERM in between must not land in our handler.
@@ -209,11 +211,13 @@ void Master::start_worker(std::size_t index) {
   if (sigprocmask(SIG_SETMASK, &old, nullptr) != 0) throw SystemError("sigprocmask", errno);
   Worker& worker = workers_[index];
   if (pid < 0) {
-    log::error("fork worker {}: {}", index, std::strerror(fork_error));
     worker.backoff = std::clamp(worker.backoff * 2, kFirstBackoff, kMaxBackoff);
     worker.restart_at = Clock::now() + worker.backoff;
+    log::error("worker {} failed to start: fork: {}; trying again in {} ms", index,
+               std::strerror(fork_error), worker.backoff.count());
     return;
   }
+  if (worker.started != Clock::time_point{}) ++restarts_;
   worker.pid = pid;
   worker.started = Clock::now();
 }
@@ -342,10 +346,7 @@ void Master::restart_due() {
   if (stop_signals_ > 0) return;
   const Clock::time_point now = Clock::now();
   for (std::size_t i = 0; i < count_; ++i) {
-    if (workers_[i].pid == 0 && workers_[i].restart_at <= now) {
-      ++restarts_;
-      start_worker(i);
-    }
+    if (workers_[i].pid == 0 && workers_[i].restart_at <= now) start_worker(i);
   }
 }
 
