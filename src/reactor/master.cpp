@@ -161,12 +161,13 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
     where.port = *options.agent_port;
     agent_.emplace(where, per_worker * count_);
   }
-  log::info("{} workers{} on port {}, up to {} connections each", count_,
+  // The master holds no connections: it says the total; each worker logs
+  // its own capacity line.
+  log::info("{} workers{} on port {}: up to {} connections in all ({} per worker)", count_,
             options.workers == 0 ? fmt::format(" (auto: {} cores, {} connections per process)",
                                                cores, per_process)
                                  : std::string(),
-            plan_.options.server.listen.port,
-            plan_.options.max_conns ? plan_.options.max_conns : per_process);
+            plan_.options.server.listen.port, per_worker * count_, per_worker);
   install_signals();
   int ends[2];
   if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
@@ -429,7 +430,7 @@ std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_proces
 }
 
 int run_master(const ReactorOptions& options) {
-  const std::uint64_t per_process = prepare_server_process("gotit-reactor master").connections;
+  const std::uint64_t per_process = raise_server_limits().connections;
   const auto cores = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   Master master(options, per_process, cores);
   return master.run();
