@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -53,6 +54,62 @@ void on_signal(int signal) {
   errno = saved;
 }
 
+// The master's signal handlers and their self-pipe. The constructor
+// installs them, the destructor puts the previous ones back, so a Master
+// whose constructor throws later leaves no handler behind that writes to a
+// closed pipe. Handlers that only write the signal's number to the pipe;
+// the loop does the work. No SA_RESTART: poll() returns EINTR and the loop
+// goes round. Master thread only; one at a time (the handler's global).
+class SignalPipe {
+ public:
+  SignalPipe();
+  ~SignalPipe() { restore(kSignals.size()); }
+  SignalPipe(const SignalPipe&) = delete;
+  SignalPipe& operator=(const SignalPipe&) = delete;
+  int read_fd() const { return read_.get(); }
+  // In a forked worker, which puts back the default handlers itself.
+  void close_in_worker() {
+    read_.reset();
+    write_.reset();
+  }
+
+ private:
+  static constexpr std::array kSignals{SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
+  void restore(std::size_t installed);
+
+  UniqueFd read_, write_;
+  std::array<struct sigaction, kSignals.size()> previous_{};
+};
+
+SignalPipe::SignalPipe() {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
+  read_.reset(ends[0]);
+  write_.reset(ends[1]);
+  signal_pipe_write = ends[1];
+  for (std::size_t i = 0; i < kSignals.size(); ++i) {
+    struct sigaction action{};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = kSignals[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+    if (sigaction(kSignals[i], &action, &previous_[i]) != 0) {
+      const int error = errno;
+      restore(i);
+      throw SystemError("sigaction", error);
+    }
+  }
+}
+
+// Puts back the handlers of the first `installed` signals.
+void SignalPipe::restore(std::size_t installed) {
+  for (std::size_t i = 0; i < installed; ++i) {
+    if (sigaction(kSignals[i], &previous_[i], nullptr) != 0) {
+      log::error("sigaction (restoring signal {}): {}", kSignals[i], std::strerror(errno));
+    }
+  }
+  signal_pipe_write = -1;
+}
+
 // One ReactorStats per worker in memory shared with the children, which
 // stays mapped at the same address in each after fork. Counter is a
 // lock-free std::atomic, so it works across processes as across threads.
@@ -89,7 +146,6 @@ std::string describe_exit(int status) {
 class Master {
  public:
   Master(const ReactorOptions& options, std::uint64_t per_process, std::size_t cores);
-  ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
   int run();
@@ -102,7 +158,6 @@ class Master {
     milliseconds backoff{0};         // wait before the next restart
   };
 
-  void install_signals();
   void start_worker(std::size_t index);
   [[noreturn]] void become_worker(std::size_t index);
   void handle_signals();
@@ -122,7 +177,7 @@ class Master {
   WorkerPlan plan_;
   pid_t self_ = getpid();
   UniqueFd port_holder_;          // bound, never listening: reserves the port
-  UniqueFd signal_read_, signal_write_;
+  SignalPipe signals_;
   UniqueFd ready_read_, ready_write_;
   std::optional<MasterAgent> agent_;  // --agent-port: the one agent for all workers
   ReactorStats retired_;          // counters of workers that died
@@ -168,34 +223,11 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
                                                cores, per_process)
                                  : std::string(),
             plan_.options.server.listen.port, per_worker * count_, per_worker);
-  install_signals();
   int ends[2];
   if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
   ready_read_.reset(ends[0]);
   ready_write_.reset(ends[1]);
   plan_.ready_fd = ready_write_.get();
-}
-
-Master::~Master() {
-  signal_pipe_write = -1;
-  for (const int signal : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) ::signal(signal, SIG_DFL);
-}
-
-// Handlers that only write the signal's number to the self-pipe; the loop
-// does the work. No SA_RESTART: poll() returns EINTR and the loop goes round.
-void Master::install_signals() {
-  int ends[2];
-  if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
-  signal_read_.reset(ends[0]);
-  signal_write_.reset(ends[1]);
-  signal_pipe_write = ends[1];
-  for (const int signal : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) {
-    struct sigaction action{};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = signal == SIGCHLD ? SA_NOCLDSTOP : 0;
-    if (sigaction(signal, &action, nullptr) != 0) throw SystemError("sigaction", errno);
-  }
 }
 
 // A failed fork is not a restart (nothing ran): it is tried again after the
@@ -226,8 +258,7 @@ void Master::start_worker(std::size_t index) {
 // The child: drop what only the master uses, then serve.
 void Master::become_worker(std::size_t index) {
   port_holder_.reset();
-  signal_read_.reset();
-  signal_write_.reset();
+  signals_.close_in_worker();
   ready_read_.reset();
   if (agent_) agent_->close_in_worker();
   plan_.index = index;
@@ -242,7 +273,7 @@ int Master::run() {
     // The agent answers once every worker listens (or a stop has begun):
     // "ready" means serving. A check that comes sooner waits in its backlog.
     const bool agent_answers = agent_ && (announced_ || stop_signals_ > 0);
-    pollfd fds[3] = {{signal_read_.get(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0},
+    pollfd fds[3] = {{signals_.read_fd(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0},
                      {agent_answers ? agent_->fd() : -1, POLLIN, 0}};
     if (::poll(fds, 3, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
     handle_signals();
@@ -262,7 +293,7 @@ int Master::run() {
 void Master::handle_signals() {
   unsigned char signals[64];
   ssize_t n;
-  while ((n = ::read(signal_read_.get(), signals, sizeof signals)) > 0) {
+  while ((n = ::read(signals_.read_fd(), signals, sizeof signals)) > 0) {
     for (ssize_t i = 0; i < n; ++i) {
       const int signal = signals[i];
       if (signal == SIGCHLD) {
