@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -236,6 +237,19 @@ void BenchConnection::on_replies(std::size_t count, Clock::time_point now) {
     send_requests(count, now, now);  // closed loop: one new request per reply
   } else {
     send_due(now);
+  }
+}
+
+void BenchConnection::count_overdue(Clock::time_point window_end) {
+  if (context_.options.rate <= 0 || context_.options.new_connection_per_request) return;
+  if (state_ != State::running) return;
+  RunResult& result = context_.result;
+  // Bounded: a schedule never runs more than the window's length ahead of
+  // the sends it could make, so this is at most rate x duration / conns.
+  for (Clock::time_point due = std::max(next_due_, context_.window_start); due < window_end;
+       due += interval_) {
+    ++result.overdue_unsent;
+    result.latency.record(nanoseconds(window_end - due));
   }
 }
 

@@ -190,6 +190,7 @@ class Driver {
     if (!window_open_) open_window();
     window_closed_ = true;
     context_.sending = false;
+    for (auto& connection : connections_) connection->count_overdue(context_.window_end);
     result_.duration_s = seconds_between(context_.window_start, context_.window_end);
     result_.bench_cpu_seconds = own_cpu_seconds() - bench_cpu_start_;
     if (options_.server_pid > 0) {

@@ -12,38 +12,38 @@
 namespace gotit {
 
 void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
-  app.add_option("--host", options.host, "Server host (default 127.0.0.1)");
-  app.add_option("-p,--port", text.port, "Server port (default 3000)");
-  app.add_option("--idle", options.idle, "Idle connections to open and hold first (default 0)");
-  app.add_option("-c,--conns", options.conns, "Active connections (default 1)");
-  app.add_option("-d,--depth", options.depth, "Requests in flight per active connection (default 1)");
-  app.add_option("--duration", options.duration_s, "Seconds measured (default 5)");
-  app.add_option("--warmup", options.warmup_s, "Seconds of load before measuring (default 1)");
+  app.add_option("--host", options.host, "Server host (default 127.0.0.1)")->type_name("HOST");
+  app.add_option("-p,--port", text.port, "Server port (default 3000)")->type_name("PORT");
+  app.add_option("--idle", options.idle, "Idle connections to open and hold first (default 0)")->type_name("N");
+  app.add_option("-c,--conns", options.conns, "Active connections (default 1)")->type_name("N");
+  app.add_option("-d,--depth", options.depth, "Requests in flight per active connection (default 1)")->type_name("N");
+  app.add_option("--duration", options.duration_s, "Seconds measured (default 5)")->type_name("SECONDS");
+  app.add_option("--warmup", options.warmup_s, "Seconds of load before measuring (default 1)")->type_name("SECONDS");
   app.add_option("--rate", options.rate,
                  "Open loop: requests/s over all connections, latency from the scheduled "
-                 "send time (default 0: closed loop)");
-  app.add_option("--timeout", options.timeout_s, "Seconds to wait for a reply before it counts as missing (default 5)");
-  app.add_option("--connect-timeout", options.connect_timeout_s, "Seconds to wait for a connect (default 5)");
+                 "send time (default 0: closed loop)")->type_name("REQUESTS/S");
+  app.add_option("--timeout", options.timeout_s, "Seconds to wait for a reply before it counts as missing (default 5)")->type_name("SECONDS");
+  app.add_option("--connect-timeout", options.connect_timeout_s, "Seconds to wait for a connect (default 5)")->type_name("SECONDS");
   app.add_option("--request", text.request,
-                 "Request bytes, escapes \\r \\n \\t \\\\ \\xHH understood (default 'hello\\n')");
+                 "Request bytes, escapes \\r \\n \\t \\\\ \\xHH understood (default 'hello\\n')")->type_name("TEXT");
   app.add_option("--size", text.size,
                  "Request of BYTES bytes: 'x' repeated, then '\\n'; with --expect echo and BYTES >= 9 each "
-                 "request starts with its sequence number, so reply order is checked");
-  app.add_option("--expect", text.expect, "What a gotit server answers: gotit or echo (default gotit)");
-  app.add_option("--reply", text.reply, "Other servers: the exact reply to every request (e.g. '+PONG\\r\\n')");
+                 "request starts with its sequence number, so reply order is checked")->type_name("BYTES");
+  app.add_option("--expect", text.expect, "What a gotit server answers: gotit or echo (default gotit)")->type_name("NAME");
+  app.add_option("--reply", text.reply, "Other servers: the exact reply to every request (e.g. '+PONG\\r\\n')")->type_name("TEXT");
   app.add_option("--reply-delim", text.reply_delim,
-                 "Other servers: a reply is anything ending in this (e.g. '\\r\\n')");
+                 "Other servers: a reply is anything ending in this (e.g. '\\r\\n')")->type_name("TEXT");
   app.add_option("--source-addrs", text.source_addrs,
                  fmt::format("Spread connections over local addresses: an IPv4 range or a,b,c. "
                              "Linux's connect() slows sharply past about {} connections from one "
                              "address to one server; to a server on 127.x.x.x, {} avoids that "
                              "(a server that trusts only 127.0.0.1 refuses the others). Default: "
                              "the kernel chooses",
-                             kFastConnectsFromOneAddress, kLoopbackSources));
-  app.add_option("--server-pid", options.server_pid, "Report this process's memory, CPU and threads");
-  app.add_option("--json", options.json_path, "Also write the results as JSON to FILE");
-  app.add_option("--csv", options.csv_path, "Also write the results as CSV to FILE");
-  app.add_flag("!--no-progress", options.progress, "No progress lines on stderr");
+                             kFastConnectsFromOneAddress, kLoopbackSources))->type_name("ADDRESSES");
+  app.add_option("--server-pid", options.server_pid, "Report this process's memory, CPU and threads")->type_name("PID");
+  app.add_option("--json", options.json_path, "Also write the results as JSON to FILE")->type_name("FILE");
+  app.add_option("--csv", options.csv_path, "Also write the results as CSV to FILE")->type_name("FILE");
+  app.add_flag_callback("--no-progress", [&options] { options.progress = false; }, "No progress lines on stderr");
   add_run_extras(app, options);
 }
 
@@ -115,26 +115,26 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
 void add_compare_options(CLI::App& app, CompareOptions& options) {
   app.add_option("--servers", options.servers,
                  "Comma-separated: reactor-epoll, reactor-poll, reactor-select, blocking-threads, "
-                 "blocking-fork, blocking-iterative, or none (default: all but reactor-select)")
+                 "blocking-fork, blocking-iterative, or none (default: all but reactor-select)")->type_name("NAMES")
       ->delimiter(',');
-  app.add_option("--peers", options.peers, "Also measure these when installed: memcached, redis")
+  app.add_option("--peers", options.peers, "Also measure these when installed: memcached, redis")->type_name("NAMES")
       ->delimiter(',');
   app.add_option("--server-dir", options.server_dir,
-                 "Where gotit-reactor and gotit-blocking are (default: next to gotit-bench)");
-  app.add_option("-o,--out", options.out_dir, "Results folder (default bench-results)");
-  app.add_option("--idle", options.idle, "Idle connection counts (default 0,1000,10000)")->delimiter(',');
-  app.add_option("--conns", options.conns, "Active connection counts (default 1,50)")->delimiter(',');
-  app.add_option("--depth", options.depth, "Depths (default 1,16)")->delimiter(',');
-  app.add_option("--duration", options.duration_s, "Seconds measured per scenario (default 0.5)");
-  app.add_option("--warmup", options.warmup_s, "Seconds of warm-up per scenario (default 0.2)");
-  app.add_option("--timeout", options.timeout_s, "Seconds before a reply counts as missing (default 1)");
+                 "Where gotit-reactor and gotit-blocking are (default: next to gotit-bench)")->type_name("DIR");
+  app.add_option("-o,--out", options.out_dir, "Results folder (default bench-results)")->type_name("DIR");
+  app.add_option("--idle", options.idle, "Idle connection counts (default 0,1000,10000)")->type_name("N")->delimiter(',');
+  app.add_option("--conns", options.conns, "Active connection counts (default 1,50)")->type_name("N")->delimiter(',');
+  app.add_option("--depth", options.depth, "Depths (default 1,16)")->type_name("N")->delimiter(',');
+  app.add_option("--duration", options.duration_s, "Seconds measured per scenario (default 0.5)")->type_name("SECONDS");
+  app.add_option("--warmup", options.warmup_s, "Seconds of warm-up per scenario (default 0.2)")->type_name("SECONDS");
+  app.add_option("--timeout", options.timeout_s, "Seconds before a reply counts as missing (default 1)")->type_name("SECONDS");
   app.add_option("--max-idle-threads", options.max_idle_threads,
-                 "Most idle connections given to blocking-threads (a thread each; default 10000)");
+                 "Most idle connections given to blocking-threads (a thread each; default 10000)")->type_name("N");
   app.add_option("--max-idle-fork", options.max_idle_fork,
-                 "Most idle connections given to blocking-fork (a process each; default 1000)");
+                 "Most idle connections given to blocking-fork (a process each; default 1000)")->type_name("N");
   app.add_option("--max-idle-iterative", options.max_idle_iterative,
-                 "Most idle connections given to blocking-iterative (default 1000)");
-  app.add_flag("!--no-progress", options.progress, "No progress lines on stderr");
+                 "Most idle connections given to blocking-iterative (default 1000)")->type_name("N");
+  app.add_flag_callback("--no-progress", [&options] { options.progress = false; }, "No progress lines on stderr");
   add_compare_extras(app, options);
 }
 

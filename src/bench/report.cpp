@@ -58,6 +58,11 @@ std::string format_table(const RunResult& r) {
   out += fmt::format("connect (us)  {}\n", latency_line(r.connect_time));
   out += fmt::format("replies       {} sent, {} answered correctly, {} missing\n", r.requests_sent,
                      r.replies, r.missing_replies);
+  if (r.overdue_unsent > 0) {
+    out += fmt::format("overdue       {} requests due in the window never sent (the server was behind);\n"
+                       "              the latency above counts each as waiting until the window's end\n",
+                       r.overdue_unsent);
+  }
   if (r.idle_target > 0) {
     out += fmt::format("idle          {}/{} opened in {:.2f} s, {} still held at the end\n", r.idle_opened,
                        r.idle_target, r.idle_open_seconds, r.idle_held);
@@ -149,6 +154,7 @@ std::string format_json(const RunResult& r) {
       "{{\"target\": {}, \"idle\": {}, \"conns\": {}, \"depth\": {}, \"rate\": {}, \"request_bytes\": {}, "
       "\"duration_s\": {:.3f}, \"warmup_s\": {:.3f}, \"throughput_rps\": {:.1f}, "
       "\"requests_sent\": {}, \"replies\": {}, \"replies_in_window\": {}, \"missing_replies\": {}, "
+      "\"overdue_unsent\": {}, "
       "\"latency\": {}, \"connect\": {}, \"idle_opened\": {}, \"idle_held\": {}, "
       "\"idle_open_seconds\": {:.3f}, \"active_connected\": {}, \"errors\": {{{}}}, "
       "\"bench_cpu_seconds\": {:.3f}, \"server_cpu_seconds\": {:.3f}, \"server_after_idle\": {}, "
@@ -156,7 +162,7 @@ std::string format_json(const RunResult& r) {
       "\"bench_limited\": {}, \"intervals\": {}}}",
       json_string(r.target), r.idle_target, r.conns, r.depth, r.rate, r.request_bytes, r.duration_s,
       r.warmup_s, r.throughput(), r.requests_sent, r.replies, r.replies_in_window, r.missing_replies,
-      json_histogram(r.latency), json_histogram(r.connect_time), r.idle_opened, r.idle_held,
+      r.overdue_unsent, json_histogram(r.latency), json_histogram(r.connect_time), r.idle_opened, r.idle_held,
       r.idle_open_seconds, r.active_connected, errors, r.bench_cpu_seconds, r.server_cpu_seconds,
       json_sample(r.server_after_idle), json_sample(r.server_at_end), r.new_connection_per_request,
       r.close_rst ? "\"rst\"" : "\"fin\"", json_string(r.sources), bench_limited(r), json_intervals(r));
@@ -175,7 +181,8 @@ Columns result_columns(const RunResult& r) {
       {"depth", std::to_string(r.depth)}, {"rate", f(r.rate)}, {"request_bytes", std::to_string(r.request_bytes)},
       {"duration_s", f(r.duration_s)}, {"throughput_rps", f(r.throughput())},
       {"requests_sent", std::to_string(r.requests_sent)}, {"replies", std::to_string(r.replies)},
-      {"missing_replies", std::to_string(r.missing_replies)}, {"errors", std::to_string(r.total_errors())},
+      {"missing_replies", std::to_string(r.missing_replies)}, {"overdue_unsent", std::to_string(r.overdue_unsent)},
+      {"errors", std::to_string(r.total_errors())},
   };
   for (const double p : kPercentiles) c.emplace_back(fmt::format("p{}_us", p), f(us(r.latency.percentile(p))));
   c.emplace_back("max_us", f(us(r.latency.max())));

@@ -21,10 +21,10 @@ void add_run_extras(CLI::App& app, RunOptions& options) {
                "TIME_WAIT is left behind");
   app.add_option("--interval", options.interval_s,
                  "Print a line (and add a JSON record) every SECONDS of the load: requests/s, p99, "
-                 "errors, open connections (default 0: none)");
+                 "errors, open connections (default 0: none)")->type_name("SECONDS");
   app.add_option("--hdr-out", options.hdr_path,
                  "Write the latency spectrum of the window to FILE in HdrHistogram's text format "
-                 "(.hgrm), values in microseconds");
+                 "(.hgrm), values in microseconds")->type_name("FILE");
 }
 
 void finish_run_extras(RunOptions& options) {
@@ -47,10 +47,10 @@ namespace gotit {
 
 void add_compare_extras(CLI::App& app, CompareOptions& options) {
   app.add_option("--churn-clients", options.churn_clients,
-                 "Connection-rate scenario: clients looping connect, request, reply, close (default 8; 0: skip)");
-  app.add_option("--sweep-from", options.sweep_from, "Sweep: first offered rate, requests/s (default 5000)");
-  app.add_option("--sweep-to", options.sweep_to, "Sweep: last offered rate, requests/s (default 320000)");
-  app.add_option("--sweep-steps", options.sweep_steps, "Sweep: rates, geometric (default 4; 0: skip)");
+                 "Connection-rate scenario: clients looping connect, request, reply, close (default 8; 0: skip)")->type_name("N");
+  app.add_option("--sweep-from", options.sweep_from, "Sweep: first offered rate, requests/s (default 5000)")->type_name("REQUESTS/S");
+  app.add_option("--sweep-to", options.sweep_to, "Sweep: last offered rate, requests/s (default 320000)")->type_name("REQUESTS/S");
+  app.add_option("--sweep-steps", options.sweep_steps, "Sweep: rates, geometric (default 4; 0: skip)")->type_name("N");
   app.add_flag("--full", options.full,
                "The long version: 2 s measured after 0.5 s warm-up per scenario, and a sweep of 9 rates "
                "from 2500 to 640000 requests/s (overrides --duration, --warmup and the sweep rates)");

@@ -56,6 +56,7 @@ std::string format_sweep_step(const SweepStep& step) {
   if (r.total_errors() > 0 || r.missing_replies > 0) {
     line += fmt::format("  {} errors, {} missing", r.total_errors(), r.missing_replies);
   }
+  if (r.overdue_unsent > 0) line += fmt::format("  {} never sent (overdue)", r.overdue_unsent);
   if (bench_limited(r)) line += "  (bench at 100% of a core)";
   return line;
 }
@@ -86,11 +87,11 @@ std::string format_sweep_json(const SweepResult& result, const SweepOptions& swe
 }
 
 void add_sweep_options(CLI::App& app, SweepOptions& sweep) {
-  app.add_option("--from", sweep.from, "First offered rate, requests/s (default 1000)");
-  app.add_option("--to", sweep.to, "Last offered rate, requests/s (default 100000)");
-  app.add_option("--steps", sweep.steps, "Rates from --from to --to, geometric (default 6)");
+  app.add_option("--from", sweep.from, "First offered rate, requests/s (default 1000)")->type_name("REQUESTS/S");
+  app.add_option("--to", sweep.to, "Last offered rate, requests/s (default 100000)")->type_name("REQUESTS/S");
+  app.add_option("--steps", sweep.steps, "Rates from --from to --to, geometric (default 6)")->type_name("N");
   app.add_option("--target-p99", sweep.target_p99_us,
-                 "Find the knee: the highest rate whose p99 is at most MICROSECONDS, with no errors");
+                 "Find the knee: the highest rate whose p99 is at most MICROSECONDS, with no errors")->type_name("MICROSECONDS");
 }
 
 void finish_sweep_options(const RunOptions& run, const SweepOptions& sweep) {

@@ -41,11 +41,11 @@ int main(int argc, char** argv) {
   app.add_option("--write-timeout", write_timeout,
                  fmt::format("Drop a client that does not take the replies to one read within "
                              "SECONDS (default {}, as gotit-reactor's)",
-                             options.write_timeout.count()));
+                             options.write_timeout.count()))->type_name("SECONDS");
   app.add_option("--model", model,
                  "iterative (one client at a time, as the tutorial: a peer that vanishes without a "
                  "word blocks everybody until --tcp-keepalive reaps it), threads (a thread per "
-                 "connection) or fork (a process per connection); default iterative");
+                 "connection) or fork (a process per connection); default iterative")->type_name("NAME");
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
   return gotit::run_tool(app, [&] {
     gotit::finish_server_options(text, options.server);

@@ -92,11 +92,11 @@ int main(int argc, char** argv) {
   CLI::App app(kDescription, "gotit-client");
   app.footer(kExitCodes);
   ClientOptions options;
-  app.add_option("host", options.host, "Server name or address (localhost, ::1, 127.0.0.1...)")->required();
-  app.add_option("port", options.port, "Server port")->required();
-  app.add_option("-m,--message", options.message, "Send this message instead of reading stdin");
-  app.add_option("-n,--count", options.count, "With --message: send it N times, pipelined (default 1)");
-  app.add_option("-t,--timeout", options.timeout, "Seconds to wait to connect, and for each reply (default 10)");
+  app.add_option("host", options.host, "Server name or address (localhost, ::1, 127.0.0.1...)")->type_name("HOST")->required();
+  app.add_option("port", options.port, "Server port")->type_name("PORT")->required();
+  app.add_option("-m,--message", options.message, "Send this message instead of reading stdin")->type_name("TEXT");
+  app.add_option("-n,--count", options.count, "With --message: send it N times, pipelined (default 1)")->type_name("N");
+  app.add_option("-t,--timeout", options.timeout, "Seconds to wait to connect, and for each reply (default 10)")->type_name("SECONDS");
   app.set_version_flag("--version", gotit::kVersion);
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
   try {

@@ -12,12 +12,12 @@
 namespace gotit {
 
 void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text) {
-  app.add_option("port", text.positional_port, "Port to listen on, as in the tutorial (default 3000)");
-  app.add_option("-p,--port", text.port, "Port to listen on; 0 picks a free port and prints it (default 3000)");
+  app.add_option("port", text.positional_port, "Port to listen on, as in the tutorial (default 3000)")->type_name("PORT");
+  app.add_option("-p,--port", text.port, "Port to listen on; 0 picks a free port and prints it (default 3000)")->type_name("PORT");
   app.add_option("-b,--bind", options.listen.bind_host,
-                 "Address to listen on (default: every address, IPv6 and IPv4)");
+                 "Address to listen on (default: every address, IPv6 and IPv4)")->type_name("ADDRESS");
   app.add_option("--backlog", text.backlog,
-                 fmt::format("Length of the kernel's accept queue (default {})", options.listen.backlog));
+                 fmt::format("Length of the kernel's accept queue (default {})", options.listen.backlog))->type_name("N");
   const KeepaliveTimers timers = keepalive_timers(options.listen.tcp_keepalive);
   app.add_option("--tcp-keepalive", text.tcp_keepalive,
                  fmt::format("Reap peers that vanish without FIN or RST: probe a peer silent "
@@ -25,12 +25,12 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                              "unanswered probes; 0: off (default {}: {} s x {}, reaped {} s "
                              "after its last word)",
                              timers.idle.count(), timers.interval.count(), timers.count,
-                             timers.user_timeout.count() / 1000));
-  app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)");
+                             timers.user_timeout.count() / 1000))->type_name("SECONDS");
+  app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)")->type_name("MODE");
   app.add_option("--shutdown-timeout", text.shutdown_timeout,
                  fmt::format("At SIGINT/SIGTERM: answer what has arrived, FIN, wait up to SECONDS "
                              "for peers to close, then cut the rest (default {})",
-                             options.shutdown_timeout.count()));
+                             options.shutdown_timeout.count()))->type_name("SECONDS");
   app.add_flag("-v,--verbose", options.verbose,
                "-v logs connection events, -vv every message (\"Here is the message: ...\")");
   app.set_version_flag("--version", kVersion);

@@ -49,37 +49,37 @@ std::string_view to_string(Backend backend) {
 void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text) {
   add_server_options(app, options.server, text.server);
   app.add_option("--backend", text.backend,
-                 "Readiness interface: auto, epoll, kqueue, poll or select (default auto)");
+                 "Readiness interface: auto, epoll, kqueue, poll or select (default auto)")->type_name("NAME");
   app.add_option("--reader", text.reader,
                  "Who reads the sockets: bufferevent (libevent's reader, public API only, "
                  "3 system calls a request) or direct (our recv on the bufferevent's read "
                  "event, 2 a request; used only on the libevent 2.1.x it was tested with, "
-                 "bufferevent elsewhere) (default direct)");
+                 "bufferevent elsewhere) (default direct)")->type_name("NAME");
   app.add_option("--max-conns", text.max_conns,
                  "Most connections held at once; more are told 'Error: server full' "
-                 "(default: the file limit minus a reserve)");
+                 "(default: the file limit minus a reserve)")->type_name("N");
   app.add_option("--idle-timeout", text.idle_timeout,
-                 "Close a peer that sends nothing for SECONDS (default 0: never)");
+                 "Close a peer that sends nothing for SECONDS (default 0: never)")->type_name("SECONDS");
   app.add_option("--write-timeout", text.write_timeout,
                  fmt::format("Close a peer that takes none of its queued replies for SECONDS "
                              "(default {}, as gotit-blocking's --write-timeout)",
-                             options.write_timeout.count()));
+                             options.write_timeout.count()))->type_name("SECONDS");
   app.add_option("--output-high-water", text.output_high_water,
                  fmt::format("Stop reading a peer whose queued replies pass BYTES; resume "
-                             "below half (default {})", options.output_high_water));
+                             "below half (default {})", options.output_high_water))->type_name("BYTES");
   app.add_option("--stats-interval", text.stats_interval,
-                 "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)");
+                 "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)")->type_name("SECONDS");
   app.add_option("--agent-port", text.agent_port,
                  "Answer HAProxy's agent check on PORT: 'ready maxconn:N' while serving, "
                  "'drain' once a stop has begun; with --workers the master answers, maxconn "
-                 "summed (default: no agent port)");
+                 "summed (default: no agent port)")->type_name("PORT");
   app.add_option("--stop-grace", text.stop_grace,
                  "On SIGTERM/SIGINT keep accepting for SECONDS while the agent says 'drain', "
-                 "then stop gracefully (default 0)");
+                 "then stop gracefully (default 0)")->type_name("SECONDS");
   app.add_option("--workers", text.workers,
                  "Worker processes on one port (SO_REUSEPORT) under a supervising master: N, or "
                  "auto for enough to hold --max-conns in total, at least one per core (default 1: "
-                 "no master)");
+                 "no master)")->type_name("N|auto");
 }
 
 void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& options) {

@@ -154,6 +154,27 @@ TEST_CASE("open loop: no more requests than the schedule allows") {
   CHECK(result.replies == result.requests_sent);
 }
 
+TEST_CASE("open loop: requests due but never sent while the server is behind are counted and timed") {
+  // Message 5 gets no reply: with depth 1 the connection can send nothing
+  // more, and its schedule falls behind for the rest of the window.
+  LineServer server({gotit::ReplyMode::gotit, Fault::drop, 5});
+  RunOptions options = quick(server.port());
+  options.conns = 1;
+  options.depth = 1;
+  options.rate = 1000;
+  options.warmup_s = 0;
+  options.duration_s = 0.3;
+  options.timeout_s = 0.5;  // the stall is seen after the window
+  const RunResult result = gotit::run_bench(options);
+  INFO(gotit::format_table(result));
+  CHECK(result.missing_replies == 1);  // the one dropped, waiting when the window closed
+  CHECK(result.overdue_unsent >= 250);
+  CHECK(result.overdue_unsent <= 300);
+  CHECK(result.latency.count() == result.replies + result.overdue_unsent);
+  CHECK(result.latency.max() >= 200'000'000);  // the first overdue waited ~0.3 s
+  CHECK(gotit::format_table(result).find("never sent") != std::string::npos);
+}
+
 TEST_CASE("idle connections are opened, held and counted") {
   LineServer server;
   RunOptions options = quick(server.port());

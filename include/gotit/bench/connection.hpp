@@ -36,6 +36,10 @@ class BenchConnection {
   void check_stalled(Clock::time_point now);
   // End of run: whatever is still in flight is missing; close.
   void finish();
+  // Open loop, when the window closes: the requests that fell due in the
+  // window but were never sent, because `depth` were still unanswered.
+  // Counted, and timed as waiting until the window's end (a lower bound).
+  void count_overdue(Clock::time_point window_end);
 
   State state() const { return state_; }
   std::size_t in_flight() const { return in_flight_; }

@@ -65,6 +65,9 @@ struct RunResult {
   std::uint64_t replies = 0;            // correct replies, in order, all phases
   std::uint64_t replies_in_window = 0;  // of those, received in the window
   std::uint64_t missing_replies = 0;    // sent, never answered
+  // Open loop: due in the window but never sent, the server being behind.
+  // Their latency (so far, at the window's end) is in `latency`.
+  std::uint64_t overdue_unsent = 0;
   LatencyHistogram latency;             // ns, requests sent in the window
   LatencyHistogram connect_time;        // ns, every successful connect
   std::vector<IntervalSample> intervals; // --interval
