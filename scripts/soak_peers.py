@@ -6,7 +6,7 @@ in turn, against 127.0.0.1:PORT --
   reset      half a request, then a reset (SO_LINGER 0)
   never-read every 5 s a peer that pipelines until the server stops
              reading it and never reads a reply; each is held 40 s (past the
-             reactor's 30 s write timeout), at most 8 at once
+             reactor's 10 s write timeout), at most 8 at once
 Prints one line of counts; exits 1 if a checked peer got a wrong answer.
 Usage: soak_peers.py PORT SECONDS"""
 import socket

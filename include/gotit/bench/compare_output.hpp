@@ -40,6 +40,11 @@ struct CompareReport {
   std::vector<CompareRun> runs;
 };
 
+// A run that happened (cleanly or with errors), so it has numbers.
+inline bool measured(const CompareRun& run) {
+  return run.status == RunStatus::ok || run.status == RunStatus::errors;
+}
+
 // One line for the terminal as each scenario finishes.
 std::string format_run_line(const CompareRun& run);
 
