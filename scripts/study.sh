@@ -48,9 +48,10 @@ if [[ -z $out ]]; then
 fi
 mkdir -p "$out"
 # The files this script writes: an old one would outlive a hook that now skips.
-for name in syscalls reader-syscalls cpu idle-memory p99-vs-idle conn-rate sweep graceful-stop run; do
+for name in syscalls reader-syscalls cpu idle-memory p99-vs-idle conn-rate sweep graceful-stop trace run; do
   rm -f "$out/$name.md"
 done
+rm -f "$out"/trace-*.txt
 rm -f "$out/p99-vs-idle.dat" "$out/p99-vs-idle.png"
 
 # Sizes: the full run takes a few minutes; --quick a few seconds per step.
@@ -594,6 +595,13 @@ table_graceful_stop() {
   done
 }
 
+# One client session ("hel", "lo\n", half-close) under --trace on each
+# server, side by side (chapter 4): scripts/trace-session.sh, the same in
+# both modes (it takes about two seconds).
+table_trace() {
+  scripts/trace-session.sh --build-dir "$build" --out "$out"
+}
+
 # ---------------------------------------------------------------------------
 # docs/study.md shows some tables in its text, between the markers
 # <!-- study.sh: NAME --> and <!-- study.sh: end -->: they are refreshed
@@ -624,6 +632,7 @@ step "p99 against idle connections" table_p99_idle
 step "connections per second (hook: --new-connection-per-request)" table_conn_rate
 step "latency against offered load (hook: sweep)" table_sweep
 step "graceful stop (hook: --shutdown-timeout)" table_graceful_stop
+step "one session, traced (--trace)" table_trace
 
 {
   echo "# The last run of scripts/study.sh"

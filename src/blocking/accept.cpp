@@ -24,13 +24,15 @@ Wake wait_for_client(int listener, int stop_fd, int other_fd, int timeout_ms) {
 }
 
 std::optional<AcceptedClient> accept_client(int listener, int stop_fd) {
+  static std::uint64_t accepted = 0;  // the accepting thread is the only caller
   sockaddr_storage address{};
   socklen_t length = sizeof address;
   // The new socket is blocking (accept4 does not inherit O_NONBLOCK): the
   // sessions are written in the blocking style.
   const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
   if (fd >= 0) {
-    return AcceptedClient{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length)};
+    return AcceptedClient{UniqueFd(fd), format_address(reinterpret_cast<sockaddr*>(&address), length),
+                          ++accepted};
   }
   const int error = errno;
   switch (error) {

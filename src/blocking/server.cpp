@@ -57,7 +57,8 @@ int BlockingServer::listening_fd() const { return state_->listener.get(); }
 
 ServerTotals BlockingServer::run() {
   const blocking::SessionLimits limits{state_->options.write_timeout,
-                                       state_->options.server.shutdown_timeout};
+                                       state_->options.server.shutdown_timeout,
+                                       state_->options.server.trace};
   blocking::ModelContext context{state_->listener, state_->options.server.reply, limits,
                                  state_->stop, state_->counters};
   switch (state_->options.model) {

@@ -19,6 +19,7 @@
 #include "gotit/common/keepalive.hpp"
 #include "gotit/common/log.hpp"
 #include "gotit/common/replier.hpp"
+#include "gotit/common/trace.hpp"
 
 namespace gotit::blocking {
 namespace {
@@ -57,8 +58,10 @@ enum class Woke { readable, stop };
 // Errors are thrown (SystemError) and end the session in serve_client.
 class Session {
  public:
-  Session(int fd, ReplyMode reply, const SessionLimits& limits, int stop_fd, Counters& counters)
-      : fd_(fd), stop_fd_(stop_fd), reply_(reply), limits_(limits), counters_(counters) {}
+  Session(const AcceptedClient& client, ReplyMode reply, const SessionLimits& limits, int stop_fd,
+          Counters& counters)
+      : fd_(client.fd.get()), stop_fd_(stop_fd), reply_(reply), limits_(limits),
+        counters_(counters), peer_{client.id, fd_} {}
 
   // Serves until the client leaves, sends an oversized line or a stop comes.
   Ending serve();
@@ -81,6 +84,11 @@ class Session {
   void note_stop();
   // `deadline`, or the stop's if that comes first.
   Clock::time_point bounded(Clock::time_point deadline) const;
+  // --trace: who we are in a trace line, for Replier; null when off.
+  const trace::Peer* tracing() const { return limits_.trace ? &peer_ : nullptr; }
+  void trace_state(std::string_view from, std::string_view to) const {
+    if (limits_.trace) trace::state(peer_, from, to);
+  }
 
   int fd_;
   int stop_fd_;
@@ -91,6 +99,7 @@ class Session {
   std::string replies_;  // the replies to one read, written at once
   bool stopping_ = false;          // the session has seen the stop pipe
   Clock::time_point stop_deadline_;  // while stopping: everything ends by then
+  trace::Peer peer_;
 };
 
 // --- Session: the loop ----------------------------------------------------------
@@ -123,9 +132,11 @@ Woke Session::wait_for_bytes() {
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw SystemError("poll", errno);
     if (waiting[1].revents != 0) {
+      if (limits_.trace) trace::woke(peer_, "stop");
       note_stop();
       return Woke::stop;
     }
+    if (limits_.trace) trace::woke(peer_, "readable");
     return Woke::readable;  // POLLIN, POLLHUP or POLLERR: read() tells which
   }
 }
@@ -149,7 +160,7 @@ ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
     }
     const auto got = static_cast<std::size_t>(n);
     counters_.bytes_in.fetch_add(got, std::memory_order_relaxed);
-    const Replier::Framed framed = replier_.answer({buffer, got}, reply_, replies_);
+    const Replier::Framed framed = replier_.answer({buffer, got}, reply_, replies_, tracing());
     count(framed);
     flush_replies();
     if (framed.verdict == FeedResult::oversized) return ReadStop::oversized;
@@ -160,13 +171,20 @@ ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
 
 // In service a blocking read(); in the last pass one that never waits.
 ssize_t Session::read_some(char* buffer, std::size_t size, ReadUntil until) {
-  if (until == ReadUntil::empty) return ::recv(fd_, buffer, size, MSG_DONTWAIT);
-  return ::read(fd_, buffer, size);
+  if (until == ReadUntil::empty) {
+    const ssize_t n = ::recv(fd_, buffer, size, MSG_DONTWAIT);
+    if (limits_.trace) trace::received(peer_, "recv", n, errno);
+    return n;
+  }
+  const ssize_t n = ::read(fd_, buffer, size);
+  if (limits_.trace) trace::received(peer_, "read", n, errno);
+  return n;
 }
 
 // The client half-closed: the bytes after the last '\n' are one last message.
 void Session::finish_after_half_close() {
-  count(replier_.answer_remainder(reply_, replies_));
+  trace_state("reading", "flushing_to_close");
+  count(replier_.answer_remainder(reply_, replies_, tracing()));
   flush_replies();
 }
 
@@ -189,6 +207,7 @@ void Session::flush_replies() {
   std::string_view pending = replies_;
   while (!pending.empty()) {
     const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (limits_.trace) trace::sent(peer_, sent, pending.size(), errno);
     if (sent >= 0) {
       pending.remove_prefix(static_cast<std::size_t>(sent));
       continue;
@@ -212,6 +231,9 @@ void Session::wait_for_room(Clock::time_point deadline) {
     const int ready = ::poll(waiting, 2, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw SystemError("poll", errno);
+    if (limits_.trace) {
+      trace::woke(peer_, waiting[0].revents != 0 ? "writable" : ready == 0 ? "timeout" : "stop");
+    }
     if (waiting[1].revents != 0) note_stop();
     if (waiting[0].revents != 0) return;  // room, or an error the next send reports
   }
@@ -234,6 +256,8 @@ Ending Session::linger(Ending why) {
 
 // The replies are all sent, so the FIN goes right after the last one.
 void Session::start_discarding() {
+  trace_state("reading", "discarding");
+  if (limits_.trace) trace::event(peer_, "shutdown SHUT_WR (FIN after the last reply)");
   if (::shutdown(fd_, SHUT_WR) != 0) throw SystemError("shutdown", errno);
 }
 
@@ -250,7 +274,9 @@ bool Session::discard_input(Clock::time_point deadline) {
     if (ready < 0) throw SystemError("poll", errno);
     if (waiting[1].revents != 0) note_stop();
     if (waiting[0].revents == 0) continue;
+    if (limits_.trace) trace::woke(peer_, "readable");
     const ssize_t n = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
+    if (limits_.trace) trace::received(peer_, "recv", n, errno);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n < 0) throw SystemError("recv", errno);
     if (n == 0) return true;  // the client closed: nothing left unread
@@ -259,6 +285,7 @@ bool Session::discard_input(Clock::time_point deadline) {
 
 void Session::note_stop() {
   if (stopping_) return;
+  if (limits_.trace) trace::event(peer_, "server stopping");
   stopping_ = true;
   stop_deadline_ = Clock::now() + limits_.shutdown_timeout;
 }
@@ -285,7 +312,8 @@ void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLi
                   int stop_fd, Counters& counters) {
   counters.connections.fetch_add(1, std::memory_order_relaxed);
   log::at(log::Level::connection, "connection from {}", client.peer);
-  Session session(client.fd.get(), reply, limits, stop_fd, counters);
+  if (limits.trace) trace::accepted({client.id, client.fd.get()}, client.peer);
+  Session session(client, reply, limits, stop_fd, counters);
   Ending ending = Ending::failed;
   std::string failure;
   try {
@@ -303,6 +331,10 @@ void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLi
   }
   if (ending == Ending::drained) counters.drained.fetch_add(1, std::memory_order_relaxed);
   if (ending == Ending::cut) counters.cut.fetch_add(1, std::memory_order_relaxed);
+  if (limits.trace) {
+    const std::string why{ending == Ending::failed ? std::string_view(failure) : describe(ending)};
+    trace::event({client.id, client.fd.get()}, "close (" + why + ")");
+  }
   if (ending == Ending::failed) {
     log::at(log::Level::connection, "closed {}: {}", client.peer, failure);
   } else {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "counters.hpp"
@@ -13,13 +14,14 @@
 
 namespace gotit::blocking {
 
-// A client just accepted: its socket and its name.
+// A client just accepted: its socket, its name and its number.
 struct AcceptedClient {
   UniqueFd fd;       // the accepted socket, blocking
   std::string peer;  // "[::ffff:127.0.0.1]:50312", for the log
+  std::uint64_t id = 0;  // from 1, in accept order: "#3" in --trace lines
 };
 
-// The bounds of one session, from the command line.
+// What one session takes from the command line: its bounds and --trace.
 struct SessionLimits {
   // Writing the replies to one read must finish within this (a deadline for
   // the whole batch, not per send(): a peer that takes a few bytes now and
@@ -27,6 +29,7 @@ struct SessionLimits {
   std::chrono::seconds write_timeout{kSlowReaderTimeout};
   // From the moment the session sees the stop: answering, lingering, all of it.
   std::chrono::seconds shutdown_timeout{kDefaultShutdownTimeout};
+  bool trace = false;  // --trace: a line per event (common/trace.hpp)
 };
 
 // Serves `client` until it leaves, sends an oversized line, fails, or stop_fd

@@ -33,6 +33,10 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                              options.shutdown_timeout.count()))->type_name("SECONDS");
   app.add_flag("-v,--verbose", options.verbose,
                "-v logs connection events, -vv every message (\"Here is the message: ...\")");
+  app.add_flag("--trace", options.trace,
+               "One line per connection event on stderr, for watching one or two connections: "
+               "what woke the server, what each read/recv and send returned, each framed message, each state "
+               "change (\"trace #1 fd 7 recv 3 bytes\"); off by default");
   app.set_version_flag("--version", kVersion);
 }
 

@@ -48,6 +48,11 @@ std::string_view to_string(Backend backend) {
 
 void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionText& text) {
   add_server_options(app, options.server, text.server);
+  CLI::Option* trace = app.get_option("--trace");
+  trace->description(trace->get_description() +
+                     " (--reader bufferevent: libevent's own recv is not visible, only the "
+                     "bytes it left in the input buffer; libevent's writes show as "
+                     "\"libevent sent N bytes\")");
   app.add_option("--backend", text.backend,
                  "Readiness interface: auto, epoll, kqueue, poll or select (default auto)")->type_name("NAME");
   app.add_option("--reader", text.reader,

@@ -105,6 +105,7 @@ void ReactorServer::build_loop() {
   context_.idle_timeout = options_.idle_timeout;
   context_.write_timeout = options_.write_timeout;
   context_.reader = options_.reader;
+  context_.trace = options_.server.trace;
   std::string fallback;
   if (context_.reader == Reader::direct && !direct_reader_tested(fallback)) {
     context_.reader = Reader::bufferevent;
@@ -338,6 +339,7 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
     log::at(log::Level::connection, "accepted {} on fd {}",
             format_address(address, static_cast<socklen_t>(length)), fd);
   }
+  if (context_.trace) context_.trace_accept(fd, address, length);
   context_.adopt(std::move(bev));
 }
 

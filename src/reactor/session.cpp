@@ -82,6 +82,7 @@ void Session::start(SessionList::iterator self) {
     log::error("bufferevent_enable: cannot watch fd {}", fd_);
     return close_now();
   }
+  if (context_.trace) evbuffer_add_cb(bufferevent_get_output(bev), on_output_traced, this);
   log::at(log::Level::connection, "connection on fd {} ({} open)", fd_,
           context_.stats.open.get());
 }
@@ -89,13 +90,18 @@ void Session::start(SessionList::iterator self) {
 // --- Session: the callbacks ------------------------------------------------
 
 void Session::on_readable(evutil_socket_t, short what, void* bev) noexcept {
-  static_cast<Session*>(reading_callback_arg(bev))->handle_readable(what);
+  auto* session = static_cast<Session*>(reading_callback_arg(bev));
+  if (session->context_.trace) session->trace_wake(Woken::read_event, what);
+  session->handle_readable(what);
 }
 void Session::on_input(bufferevent*, void* self) noexcept {
-  static_cast<Session*>(self)->handle_readable(EV_READ);
+  auto* session = static_cast<Session*>(self);
+  if (session->context_.trace) session->trace_wake(Woken::input, 0);
+  session->handle_readable(EV_READ);
 }
 void Session::on_event(bufferevent*, short what, void* self) noexcept {
   auto* session = static_cast<Session*>(self);
+  if (session->context_.trace) session->trace_wake(Woken::bufferevent, what);
   if (what & BEV_EVENT_READING) return session->handle_read_event(what);
   session->handle_write_trouble(what);
 }
@@ -103,7 +109,9 @@ void Session::on_output_written(bufferevent*, void* self) noexcept {
   static_cast<Session*>(self)->handle_output_written();
 }
 void Session::on_write_trouble(bufferevent*, short what, void* self) noexcept {
-  static_cast<Session*>(self)->handle_write_trouble(what);
+  auto* session = static_cast<Session*>(self);
+  if (session->context_.trace) session->trace_wake(Woken::bufferevent, what);
+  session->handle_write_trouble(what);
 }
 
 // --reader direct: EV_READ, the socket has bytes for us, or EOF, or an
@@ -189,7 +197,8 @@ ReadStop Session::read_requests(std::size_t budget, ReadUntil until) {
     }
     const auto got = static_cast<std::size_t>(n);
     context_.stats.bytes_in.add(got);
-    const Replier::Framed framed = replier_.answer({buffer, got}, context_.reply, context_.replies);
+    const Replier::Framed framed =
+        replier_.answer({buffer, got}, context_.reply, context_.replies, tracing());
     count(framed);
     if (framed.verdict == FeedResult::oversized) return ReadStop::oversized;
     if (context_.replies.size() >= kFlushChunk && !flush_replies()) return ReadStop::peer_gone;
@@ -222,13 +231,15 @@ ssize_t Session::read_some(char* buffer, std::size_t size, ReadUntil until) {
       return -1;
     }
   }
-  return ::recv(fd_, buffer, size, 0);
+  const ssize_t n = ::recv(fd_, buffer, size, 0);
+  if (context_.trace) trace::received(traced(), "recv", n, errno);
+  return n;
 }
 
 // The peer half-closed (shutdown(SHUT_WR) or close): it sends no more but
 // may still read. Answer the last partial line, flush, close.
 void Session::finish_after_half_close() {
-  count(replier_.answer_remainder(context_.reply, context_.replies));
+  count(replier_.answer_remainder(context_.reply, context_.replies, tracing()));
   log::at(log::Level::connection, "fd {}: peer finished sending", fd_);
   if (!flush_replies()) return close_now();
   flush_then_close();
@@ -256,7 +267,7 @@ void Session::handle_output_written() {
     case SessionState::reading:
       return;  // a queued tail went out; we were never throttled
     case SessionState::throttled:
-      state_ = SessionState::reading;
+      set_state(SessionState::reading);
       bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
       if (bufferevent_enable(bev_.get(), EV_READ) != 0) return close_now();
       // --reader bufferevent: bytes left in the input evbuffer when we
@@ -316,6 +327,7 @@ bool Session::flush_replies() {
   if (queued_output(bev_.get()) == 0) {
     for (;;) {
       const ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
+      if (context_.trace) trace::sent(traced(), sent, pending.size(), errno);
       if (sent >= 0) {
         // A short write means the send buffer is full: the next send would
         // only say EAGAIN, so stop here and queue the rest.
@@ -331,6 +343,7 @@ bool Session::flush_replies() {
       break;
     }
   }
+  if (alive && !pending.empty() && context_.trace) trace_queued(pending.size());
   if (alive && !pending.empty() &&
       bufferevent_write(bev_.get(), pending.data(), pending.size()) != 0) {
     log::error("bufferevent_write: cannot queue {} bytes", pending.size());
@@ -348,7 +361,7 @@ bool Session::flush_replies() {
 void Session::throttle_if_over_high_water() {
   const std::size_t queued = queued_output(bev_.get());
   if (queued <= context_.output_high_water) return;
-  state_ = SessionState::throttled;
+  set_state(SessionState::throttled);
   context_.stats.slow_reader_throttles.add();
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, context_.output_high_water / 2, 0);
@@ -360,7 +373,7 @@ void Session::throttle_if_over_high_water() {
 // every orderly close stops reading, waits for the write callback to report
 // an empty output (low-water mark 0), and frees only then.
 void Session::flush_then_close() {
-  state_ = SessionState::flushing_to_close;
+  set_state(SessionState::flushing_to_close);
   bufferevent_disable(bev_.get(), EV_READ);
   if (queued_output(bev_.get()) == 0) return close_orderly();
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
@@ -369,7 +382,7 @@ void Session::flush_then_close() {
 // Like flush_then_close, but the peer may still be sending (it had no reason
 // to stop before it read our error reply): once the replies are out, discard.
 void Session::flush_then_discard() {
-  state_ = SessionState::flushing_to_discard;
+  set_state(SessionState::flushing_to_discard);
   bufferevent_disable(bev_.get(), EV_READ);
   if (queued_output(bev_.get()) == 0) return start_discarding();
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
@@ -378,7 +391,7 @@ void Session::flush_then_discard() {
 // The output is empty, so the FIN goes right after the last reply. The peer
 // sees EOF and closes; its EOF reaches us and we free with nothing unread.
 void Session::start_discarding() {
-  state_ = SessionState::discarding;
+  set_state(SessionState::discarding);
   // The read timeout restarts at every read, so a peer dribbling bytes is
   // cut by the deadline at its first read after the bound (twice it at most).
   // At a stop neither: the server's stop timer bounds every session.
@@ -386,6 +399,7 @@ void Session::start_discarding() {
   discard_deadline_ = stopping ? std::chrono::steady_clock::time_point::max()
                                : std::chrono::steady_clock::now() + kLingerBound;
   const timeval bound = to_timeval(kLingerBound);
+  if (context_.trace) trace::event(traced(), "shutdown SHUT_WR (FIN after the last reply)");
   if (::shutdown(fd_, SHUT_WR) != 0) {
     const int error = errno;
     log::at(log::Level::connection, "fd {}: shutdown: {}; closing", fd_, std::strerror(error));
@@ -405,6 +419,7 @@ void Session::start_discarding() {
 void Session::discard_input() {
   if (context_.reader == Reader::bufferevent) {
     evbuffer* input = bufferevent_get_input(bev_.get());
+    if (context_.trace) trace_discard(evbuffer_get_length(input));
     if (evbuffer_drain(input, evbuffer_get_length(input)) != 0) return close_now();
     return close_if_past_discard_deadline();
   }
@@ -412,6 +427,7 @@ void Session::discard_input() {
   ssize_t n = 0;
   do {
     n = ::recv(fd_, sink, sizeof sink, 0);
+    if (context_.trace) trace::received(traced(), "recv", n, errno);
   } while (n < 0 && errno == EINTR);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
     log::at(log::Level::connection, "fd {}: done discarding ({})", fd_,
@@ -439,6 +455,7 @@ void Session::close_now() {
   // leaves it empty (flush_replies clears it): replies for a peer that is
   // gone must not go to the next one.
   context_.replies.clear();
+  if (context_.trace) trace::event(traced(), "close");
   log::at(log::Level::connection, "fd {}: closed ({} open)", fd_,
           context_.stats.open.get() - 1);
   context_.release(self_);  // destroys *this
@@ -452,6 +469,7 @@ void Session::close_now() {
 // it has not read yet. The stop timer (ReactorServer) bounds it all, so the
 // idle and write timeouts go, and a discarding peer's 2 s bound with them.
 void Session::begin_shutdown() {
+  if (context_.trace) trace::event(traced(), "server stopping");
   if (bufferevent_set_timeouts(bev_.get(), nullptr, nullptr) != 0) {
     log::error("bufferevent_set_timeouts: fd {}", fd_);
   }
@@ -472,6 +490,7 @@ void Session::begin_shutdown() {
 
 void Session::cut() {
   context_.stats.cut.add();
+  if (context_.trace) trace::event(traced(), "cut: the stop's time is up");
   log::at(log::Level::connection, "fd {}: still open when the stop's time was up; cutting", fd_);
   close_now();
 }
@@ -482,7 +501,9 @@ void Session::cut() {
 bool Session::answer_what_has_arrived() {
   const ReadStop stop = read_requests(kStopPassBytes, ReadUntil::empty);
   if (stop == ReadStop::peer_gone) return false;
-  if (stop == ReadStop::eof) count(replier_.answer_remainder(context_.reply, context_.replies));
+  if (stop == ReadStop::eof) {
+    count(replier_.answer_remainder(context_.reply, context_.replies, tracing()));
+  }
   return flush_replies();
 }
 

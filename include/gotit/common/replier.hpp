@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "gotit/common/protocol.hpp"
+#include "gotit/common/trace.hpp"
 
 namespace gotit {
 
@@ -43,9 +44,12 @@ class Replier {
   };
 
   // Answers every complete message in `bytes`, appending to `replies`.
-  Framed answer(std::string_view bytes, ReplyMode mode, std::string& replies);
+  // With `traced` (--trace; null when off) each message gets a trace line.
+  Framed answer(std::string_view bytes, ReplyMode mode, std::string& replies,
+                const trace::Peer* traced = nullptr);
   // At the peer's half-close: the bytes after the last '\n' are one last message.
-  Framed answer_remainder(ReplyMode mode, std::string& replies);
+  Framed answer_remainder(ReplyMode mode, std::string& replies,
+                          const trace::Peer* traced = nullptr);
 
  private:
   LineFramer framer_;

@@ -18,6 +18,7 @@ struct ServerOptions {
   ListenOptions listen;
   ReplyMode reply = ReplyMode::gotit;
   int verbose = 0;  // number of -v flags
+  bool trace = false;  // --trace: a line per connection event (common/trace.hpp)
   // The whole graceful stop is bounded by this: connections still open when
   // it passes are cut (protocol.hpp, kStopPassBytes).
   std::chrono::seconds shutdown_timeout{kDefaultShutdownTimeout};
@@ -35,7 +36,7 @@ struct ServerOptionText {
 };
 
 // Adds --port/PORT, --bind, --backlog, --tcp-keepalive, --reply, --shutdown-timeout,
-// -v and --version to `app`.
+// -v, --trace and --version to `app`.
 void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText& text);
 
 // Checks and converts the text gathered by add_server_options. Throws UsageError.

@@ -54,17 +54,21 @@
 // nobody is left to deliver to.
 #pragma once
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
 #include <list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gotit/common/event_handles.hpp"
 #include "gotit/common/protocol.hpp"
 #include "gotit/common/replier.hpp"
+#include "gotit/common/trace.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/stats.hpp"
 
@@ -100,11 +104,18 @@ struct ServingContext {
   std::string replies;
   SessionList sessions;
   bool stopping = false;  // the server is shutting down: exit when the list empties
+  // --trace (session_trace.cpp). Here, not in the Session, so a Session is
+  // no bigger for it; with it off nothing below is touched.
+  bool trace = false;
+  std::vector<std::uint64_t> trace_ids;  // connection number by fd, while open
+  trace::Peer traced;  // the peer being served, for Replier's trace lines
 
   // Takes `bev` into service: a new Session at the front of the list.
   void adopt(BufferEventPtr bev);
   // Frees the session (and its socket). `where` must not be used after.
   void release(SessionList::iterator where);
+  // --trace: numbers the connection accepted on `fd` and traces its accept.
+  void trace_accept(int fd, const sockaddr* address, int length);
 };
 
 // Owns its bufferevent (and through BEV_OPT_CLOSE_ON_FREE the socket). Lives
@@ -137,6 +148,33 @@ class Session {
   static void on_event(bufferevent* bev, short what, void* self) noexcept;
   static void on_output_written(bufferevent* bev, void* self) noexcept;
   static void on_write_trouble(bufferevent* bev, short what, void* self) noexcept;
+  // --trace only (session_trace.cpp): the output evbuffer changed; shows
+  // what libevent's writer handed to the kernel.
+  static void on_output_traced(evbuffer* output, const evbuffer_cb_info* info,
+                               void* self) noexcept;
+
+  // --trace (session_trace.cpp): who we are in a trace line; the wake-up
+  // a callback brings.
+  trace::Peer traced() const { return {context_.trace_ids[static_cast<std::size_t>(fd_)], fd_}; }
+  // For Replier: null when --trace is off.
+  const trace::Peer* tracing() {
+    if (!context_.trace) return nullptr;
+    context_.traced = traced();
+    return &context_.traced;
+  }
+  enum class Woken : std::uint8_t {
+    read_event,   // --reader direct: EV_READ or EV_TIMEOUT in `flags`
+    bufferevent,  // libevent's reader or writer: BEV_EVENT_* in `flags`
+    input,        // --reader bufferevent: libevent read bytes into the input evbuffer
+  };
+  void trace_wake(Woken source, short flags);
+  void trace_state(SessionState next);
+  void trace_queued(std::size_t bytes);   // the unsent tail goes to libevent's writer
+  void trace_discard(std::size_t bytes);  // --reader bufferevent: dropped from the input evbuffer
+  void set_state(SessionState next) {
+    if (context_.trace) trace_state(next);
+    state_ = next;
+  }
 
   void handle_readable(short what);
   void handle_read_event(short what);  // --reader bufferevent: EOF, timeout, error
