@@ -78,6 +78,7 @@ ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) 
 // the old signal handlers), then the base itself; the self-pipe last.
 ReactorServer::~ReactorServer() {
   context_.sessions.clear();
+  context_.spare.clear();
   listener_.reset();
   resume_accepting_.reset();
   full_check_.reset();
@@ -327,12 +328,6 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
   }
   const bool full = context_.stats.open.get() >= max_conns_ && !note_full();
   if (full || (select_backend_ && fd >= FD_SETSIZE)) return reject_full(fd);
-  BufferEventPtr bev(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
-  if (!bev) {
-    log::error("bufferevent_socket_new: out of memory; dropping a connection");
-    evutil_closesocket(fd);
-    return;
-  }
   // Checked first: log::at evaluates its arguments even when it prints
   // nothing, and format_address allocates, once per accept.
   if (log::enabled(log::Level::connection)) {
@@ -340,7 +335,10 @@ void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
             format_address(address, static_cast<socklen_t>(length)), fd);
   }
   if (context_.trace) context_.trace_accept(fd, address, length);
-  context_.adopt(std::move(bev));
+  if (!context_.adopt(fd)) {
+    log::error("bufferevent_socket_new: out of memory; dropping a connection");
+    evutil_closesocket(fd);
+  }
 }
 
 // Over --max-conns: say so and close. A new socket's send buffer is empty,

@@ -37,16 +37,17 @@ std::size_t queued_output(bufferevent* bev) {
 
 // --- ServingContext -----------------------------------------------------------
 
-void ServingContext::adopt(BufferEventPtr bev) {
-  sessions.emplace_front(*this, std::move(bev));
+bool ServingContext::adopt(evutil_socket_t fd) {
+  if (!take_spare_or_new(fd)) return false;
   stats.accepted.add();
   stats.open.add();
   if (stats.open.get() > stats.peak.get()) stats.peak.set(stats.open.get());
   sessions.front().start(sessions.begin());  // may release it again
+  return true;
 }
 
 void ServingContext::release(SessionList::iterator where) {
-  sessions.erase(where);  // ~Session frees the bufferevent, closing the socket
+  keep_spare_or_free(where);
   stats.open.subtract();
   if (stopping && sessions.empty()) event_base_loopexit(base, nullptr);
 }

@@ -294,6 +294,36 @@ TEST_CASE("in-process: a peer that resets mid-request costs nobody else anything
   CHECK(server.stats().messages.get() == 1);
 }
 
+// A closed session is kept spare and its bufferevent serves the next peer
+// (session_pool.cpp). The first peer leaves everything changed that can be:
+// a split line, the error reply, the lingering close's 2 s read bound. The
+// next one, on the same bufferevent, must get a fresh start: its replies
+// and the idle timeout (3 s, longer than that bound: lateness on a busy
+// machine cannot pass for it).
+TEST_CASE("in-process: a reused session starts as a new one") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
+  gotit::ReactorOptions options = local_options();
+  options.idle_timeout = 3s;
+  options.reader = reader;
+  ServerThread server(options);
+  {
+    TestClient first(server.port());
+    first.send(std::string(300, 'x') + "\n");
+    CHECK(first.read_until_close() == "Error: message longer than 255 bytes\n");
+  }
+  REQUIRE(eventually([&] { return server.stats().open.get() == 0; }));
+  TestClient next(server.port());
+  next.send("hel");
+  next.send("lo\n");
+  CHECK(next.read_line() == "Got it!\n");
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(next.closed_by_server(10s));
+  CHECK(std::chrono::steady_clock::now() - start >= 2900ms);  // not the 2 s bound
+  CHECK(server.stats().idle_timeouts.get() == 1);
+  CHECK(server.stats().accepted.get() == 2);
+}
+
 TEST_CASE("in-process: a second stop request ends the loop at once") {
   gotit::ReactorOptions options = local_options();
   ServerThread server(options);

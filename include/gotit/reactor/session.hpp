@@ -103,6 +103,9 @@ struct ServingContext {
   // reused, so a request costs no allocation.
   std::string replies;
   SessionList sessions;
+  // Closed sessions kept, bufferevent and all, for the next accepts: no
+  // allocation per connection under churn (session_pool.cpp).
+  SessionList spare;
   bool stopping = false;  // the server is shutting down: exit when the list empties
   // --trace (session_trace.cpp). Here, not in the Session, so a Session is
   // no bigger for it; with it off nothing below is touched.
@@ -110,17 +113,25 @@ struct ServingContext {
   std::vector<std::uint64_t> trace_ids;  // connection number by fd, while open
   trace::Peer traced;  // the peer being served, for Replier's trace lines
 
-  // Takes `bev` into service: a new Session at the front of the list.
-  void adopt(BufferEventPtr bev);
-  // Frees the session (and its socket). `where` must not be used after.
+  // Takes the accepted socket `fd` into service: a Session at the front of
+  // the list, a spare one if there is one. False if out of memory: `fd` is
+  // still the caller's then.
+  bool adopt(evutil_socket_t fd);
+  // Closes the session's socket and keeps the session spare, or frees it.
+  // `where` must not be used after.
   void release(SessionList::iterator where);
+  // The spare list's two ends (session_pool.cpp): a session for `fd` at the
+  // front of `sessions`; a closed one kept spare or freed.
+  bool take_spare_or_new(evutil_socket_t fd);
+  void keep_spare_or_free(SessionList::iterator where);
   // --trace: numbers the connection accepted on `fd` and traces its accept.
   void trace_accept(int fd, const sockaddr* address, int length);
 };
 
 // Owns its bufferevent (and through BEV_OPT_CLOSE_ON_FREE the socket). Lives
-// in ServingContext::sessions and frees itself only through
-// ServingContext::release. Loop thread only.
+// in ServingContext::sessions and ends only through ServingContext::release,
+// which may keep it in ServingContext::spare for another socket
+// (recycle/reuse, session_pool.cpp). Loop thread only.
 class Session {
  public:
   Session(ServingContext& context, BufferEventPtr bev);
@@ -129,6 +140,11 @@ class Session {
 
   // Installs the callbacks and timeouts and starts reading.
   void start(SessionList::iterator self);
+  // Closes the socket and leaves the bufferevent clean, without one, for
+  // reuse. False if it cannot (output still queued): free it instead.
+  bool recycle();
+  // A recycled session takes the new socket `fd`; start() follows.
+  bool reuse(evutil_socket_t fd);
   // The server is stopping: answer what has already arrived (at most
   // kStopPassBytes), stop reading, flush, FIN, discard until the peer
   // closes. The server's stop timer cuts what is left (cut()).
@@ -208,8 +224,8 @@ class Session {
   SessionList::iterator self_;  // our node in context_.sessions
   Replier replier_;             // holds heap memory only while a line is split
   SessionState state_ = SessionState::reading;
-  // The socket, read once: the bufferevent keeps it for life (nothing here
-  // calls bufferevent_setfd), and the read path needs it for every recv.
+  // The socket, read once per connection: the bufferevent keeps it until
+  // recycle(), and the read path needs it for every recv.
   // It sits in padding: the Session is no bigger for it.
   int fd_;
   std::chrono::steady_clock::time_point discard_deadline_;  // while discarding
