@@ -4,7 +4,8 @@ Runs build/gotit-reactor under `strace -f -c` through a start, an agent
 check, a short gotit-bench load, SIGUSR1 and a graceful stop with
 --stop-grace, then checks every system call it made against the group as
 `systemd-analyze syscall-filter` expands it. Needs strace and systemd-analyze.
-Usage: scripts/check-syscall-filter.py"""
+Usage: scripts/check-syscall-filter.py [OPTION...]   (more gotit-reactor
+options, e.g. --workers 2 as the unit runs it)"""
 import os
 import re
 import signal
@@ -34,12 +35,13 @@ def group_members(group, seen):
     return names
 
 
-def exercise(summary_path, log_path):
+def exercise(summary_path, log_path, extra):
     """Runs the reactor under strace; returns the system calls it made."""
     with open(log_path, "w") as log:
         tracer = subprocess.Popen(
             ["strace", "-f", "-qq", "-c", "-o", summary_path, os.path.join(BUILD, "gotit-reactor"),
-             "--bind", "127.0.0.1", "--port", "0", "--agent-port", "0", "--stop-grace", "1"],
+             "--bind", "127.0.0.1", "--port", "0", "--agent-port", "0", "--stop-grace", "1",
+             *extra],
             stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         port = re.search(r":(\d+)$", tracer.stdout.readline().strip()).group(1)
@@ -68,7 +70,8 @@ def exercise(summary_path, log_path):
 
 def main():
     with tempfile.TemporaryDirectory() as workdir:
-        used = exercise(os.path.join(workdir, "strace.txt"), os.path.join(workdir, "reactor.log"))
+        used = exercise(os.path.join(workdir, "strace.txt"), os.path.join(workdir, "reactor.log"),
+                        sys.argv[1:])
     allowed = group_members("@system-service", set())
     outside = sorted(used - allowed)
     print(f"gotit-reactor made {len(used)} distinct system calls; "

@@ -14,12 +14,17 @@ constexpr std::uint64_t kReservedFds = 64;
 
 }  // namespace
 
-ServerCapacity prepare_server_process(std::string_view server) {
+ServerCapacity raise_server_limits() {
   ignore_sigpipe();
   ServerCapacity capacity;
   capacity.file_limit = raise_file_limit();
   capacity.reserved = std::min(kReservedFds, capacity.file_limit / 4);
   capacity.connections = capacity.file_limit - capacity.reserved;
+  return capacity;
+}
+
+ServerCapacity prepare_server_process(std::string_view server) {
+  const ServerCapacity capacity = raise_server_limits();
   log::info("{}: file limit {}: up to {} connections ({} descriptors in reserve)", server,
             capacity.file_limit, capacity.connections, capacity.reserved);
   return capacity;

@@ -21,11 +21,12 @@ namespace gotit {
 namespace {
 
 // Connections a full worker still takes while libevent drains its queue,
-// out of the descriptors kept in reserve (kReservedFds in server.cpp).
+// out of the descriptors kept in reserve (kReservedFds in common/start_up.cpp).
 constexpr std::uint64_t kFullOverflow = 32;
 
-// Listen again only this far below the limit, so one close does not make
-// the worker open and close its socket over and over.
+// Listen again only once more than min(kReopenMargin, max_conns / 4)
+// below the limit, so one close does not make the worker open and close its
+// socket over and over (the quarter: for a small --max-conns).
 constexpr std::uint64_t kReopenMargin = 32;
 
 // While closed, how often the worker checks whether it has room again.

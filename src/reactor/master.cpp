@@ -1,7 +1,7 @@
 // The master of gotit-reactor --workers (workers.hpp): one thread, a poll()
 // loop over two pipes -- its own signal self-pipe and the workers' "ready"
-// pipe -- and a clock for restarts and stats lines. It never touches a
-// client connection.
+// pipe -- and, with --agent-port, the agent's socket, and a clock for
+// restarts and stats lines. It never touches a client connection.
 #include "gotit/reactor/workers.hpp"
 
 #include <fcntl.h>
@@ -12,17 +12,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "gotit/common/log.hpp"
 #include "gotit/common/server_cli.hpp"
 #include "gotit/common/start_up.hpp"
 #include "gotit/reactor/server.hpp"
+#include "master_agent.hpp"
 #include "worker_process.hpp"
 
 namespace gotit {
@@ -49,6 +52,62 @@ void on_signal(int signal) {
   while (::write(signal_pipe_write, &byte, 1) < 0 && errno == EINTR) {
   }
   errno = saved;
+}
+
+// The master's signal handlers and their self-pipe. The constructor
+// installs them, the destructor puts the previous ones back, so a Master
+// whose constructor throws later leaves no handler behind that writes to a
+// closed pipe. Handlers that only write the signal's number to the pipe;
+// the loop does the work. No SA_RESTART: poll() returns EINTR and the loop
+// goes round. Master thread only; one at a time (the handler's global).
+class SignalPipe {
+ public:
+  SignalPipe();
+  ~SignalPipe() { restore(kSignals.size()); }
+  SignalPipe(const SignalPipe&) = delete;
+  SignalPipe& operator=(const SignalPipe&) = delete;
+  int read_fd() const { return read_.get(); }
+  // In a forked worker, which puts back the default handlers itself.
+  void close_in_worker() {
+    read_.reset();
+    write_.reset();
+  }
+
+ private:
+  static constexpr std::array kSignals{SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
+  void restore(std::size_t installed);
+
+  UniqueFd read_, write_;
+  std::array<struct sigaction, kSignals.size()> previous_{};
+};
+
+SignalPipe::SignalPipe() {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
+  read_.reset(ends[0]);
+  write_.reset(ends[1]);
+  signal_pipe_write = ends[1];
+  for (std::size_t i = 0; i < kSignals.size(); ++i) {
+    struct sigaction action{};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = kSignals[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+    if (sigaction(kSignals[i], &action, &previous_[i]) != 0) {
+      const int error = errno;
+      restore(i);
+      throw SystemError("sigaction", error);
+    }
+  }
+}
+
+// Puts back the handlers of the first `installed` signals.
+void SignalPipe::restore(std::size_t installed) {
+  for (std::size_t i = 0; i < installed; ++i) {
+    if (sigaction(kSignals[i], &previous_[i], nullptr) != 0) {
+      log::error("sigaction (restoring signal {}): {}", kSignals[i], std::strerror(errno));
+    }
+  }
+  signal_pipe_write = -1;
 }
 
 // One ReactorStats per worker in memory shared with the children, which
@@ -81,12 +140,12 @@ std::string describe_exit(int status) {
   return fmt::format("exited with code {}", WEXITSTATUS(status));
 }
 
-// The master. Owns the port holder, the pipes and the shared counters; one
-// thread; the signal handler only writes to the self-pipe.
+// The master. Owns the port holder, the pipes, the shared counters and,
+// with --agent-port, the agent; one thread; the signal handler only writes
+// to the self-pipe.
 class Master {
  public:
   Master(const ReactorOptions& options, std::uint64_t per_process, std::size_t cores);
-  ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
   int run();
@@ -94,12 +153,11 @@ class Master {
  private:
   struct Worker {
     pid_t pid = 0;                   // 0: not running
-    Clock::time_point started;
+    Clock::time_point started;       // of the last run; epoch: never ran
     Clock::time_point restart_at;    // when pid is 0 and we are not stopping
     milliseconds backoff{0};         // wait before the next restart
   };
 
-  void install_signals();
   void start_worker(std::size_t index);
   [[noreturn]] void become_worker(std::size_t index);
   void handle_signals();
@@ -119,8 +177,9 @@ class Master {
   WorkerPlan plan_;
   pid_t self_ = getpid();
   UniqueFd port_holder_;          // bound, never listening: reserves the port
-  UniqueFd signal_read_, signal_write_;
+  SignalPipe signals_;
   UniqueFd ready_read_, ready_write_;
+  std::optional<MasterAgent> agent_;  // --agent-port: the one agent for all workers
   ReactorStats retired_;          // counters of workers that died
   std::vector<Worker> workers_;
   std::size_t ready_at_start_ = 0;
@@ -149,14 +208,21 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   plan_.options.stats_interval = std::chrono::seconds(0);  // the master prints totals
   plan_.options.server.listen.reuse_port = true;
   plan_.options.server.listen.port = local_port(port_holder_.get());
+  plan_.options.agent_port.reset();  // the master answers it (master_agent.hpp)
   if (options.max_conns > 0) plan_.options.max_conns = (options.max_conns + count_ - 1) / count_;
-  log::info("{} workers{} on port {}, up to {} connections each", count_,
+  const std::uint64_t per_worker = plan_.options.max_conns ? plan_.options.max_conns : per_process;
+  if (options.agent_port) {
+    ListenOptions where = options.server.listen;
+    where.port = *options.agent_port;
+    agent_.emplace(where, per_worker * count_);
+  }
+  // The master holds no connections: it says the total; each worker logs
+  // its own capacity line.
+  log::info("{} workers{} on port {}: up to {} connections in all ({} per worker)", count_,
             options.workers == 0 ? fmt::format(" (auto: {} cores, {} connections per process)",
                                                cores, per_process)
                                  : std::string(),
-            plan_.options.server.listen.port,
-            plan_.options.max_conns ? plan_.options.max_conns : per_process);
-  install_signals();
+            plan_.options.server.listen.port, per_worker * count_, per_worker);
   int ends[2];
   if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
   ready_read_.reset(ends[0]);
@@ -164,28 +230,8 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   plan_.ready_fd = ready_write_.get();
 }
 
-Master::~Master() {
-  signal_pipe_write = -1;
-  for (const int signal : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) ::signal(signal, SIG_DFL);
-}
-
-// Handlers that only write the signal's number to the self-pipe; the loop
-// does the work. No SA_RESTART: poll() returns EINTR and the loop goes round.
-void Master::install_signals() {
-  int ends[2];
-  if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
-  signal_read_.reset(ends[0]);
-  signal_write_.reset(ends[1]);
-  signal_pipe_write = ends[1];
-  for (const int signal : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) {
-    struct sigaction action{};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = signal == SIGCHLD ? SA_NOCLDSTOP : 0;
-    if (sigaction(signal, &action, nullptr) != 0) throw SystemError("sigaction", errno);
-  }
-}
-
+// A failed fork is not a restart (nothing ran): it is tried again after the
+// same backoff as a crash. Only a worker that ran before counts a restart.
 void Master::start_worker(std::size_t index) {
   // Signals stay blocked across fork until the child has put back the
   // default handlers: a SIGTERM in between must not land in our handler.
@@ -198,11 +244,13 @@ void Master::start_worker(std::size_t index) {
   if (sigprocmask(SIG_SETMASK, &old, nullptr) != 0) throw SystemError("sigprocmask", errno);
   Worker& worker = workers_[index];
   if (pid < 0) {
-    log::error("fork worker {}: {}", index, std::strerror(fork_error));
     worker.backoff = std::clamp(worker.backoff * 2, kFirstBackoff, kMaxBackoff);
     worker.restart_at = Clock::now() + worker.backoff;
+    log::error("worker {} failed to start: fork: {}; trying again in {} ms", index,
+               std::strerror(fork_error), worker.backoff.count());
     return;
   }
+  if (worker.started != Clock::time_point{}) ++restarts_;
   worker.pid = pid;
   worker.started = Clock::now();
 }
@@ -210,9 +258,9 @@ void Master::start_worker(std::size_t index) {
 // The child: drop what only the master uses, then serve.
 void Master::become_worker(std::size_t index) {
   port_holder_.reset();
-  signal_read_.reset();
-  signal_write_.reset();
+  signals_.close_in_worker();
   ready_read_.reset();
+  if (agent_) agent_->close_in_worker();
   plan_.index = index;
   run_worker(plan_, self_, shared_[index]);
 }
@@ -222,12 +270,17 @@ int Master::run() {
   start_deadline_ = Clock::now() + kStartTimeout;
   next_stats_ = Clock::now() + stats_interval_;
   while (stop_signals_ == 0 || running() > 0) {
-    pollfd fds[2] = {{signal_read_.get(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
+    // The agent answers once every worker listens (or a stop has begun):
+    // "ready" means serving. A check that comes sooner waits in its backlog.
+    const bool agent_answers = agent_ && (announced_ || stop_signals_ > 0);
+    pollfd fds[3] = {{signals_.read_fd(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0},
+                     {agent_answers ? agent_->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, poll_timeout()) < 0 && errno != EINTR) throw SystemError("poll", errno);
     handle_signals();
     handle_ready();
     restart_due();
     tick();
+    if (agent_answers) agent_->serve();
   }
   ReactorStats all;
   totals(all);
@@ -240,7 +293,7 @@ int Master::run() {
 void Master::handle_signals() {
   unsigned char signals[64];
   ssize_t n;
-  while ((n = ::read(signal_read_.get(), signals, sizeof signals)) > 0) {
+  while ((n = ::read(signals_.read_fd(), signals, sizeof signals)) > 0) {
     for (ssize_t i = 0; i < n; ++i) {
       const int signal = signals[i];
       if (signal == SIGCHLD) {
@@ -325,10 +378,7 @@ void Master::restart_due() {
   if (stop_signals_ > 0) return;
   const Clock::time_point now = Clock::now();
   for (std::size_t i = 0; i < count_; ++i) {
-    if (workers_[i].pid == 0 && workers_[i].restart_at <= now) {
-      ++restarts_;
-      start_worker(i);
-    }
+    if (workers_[i].pid == 0 && workers_[i].restart_at <= now) start_worker(i);
   }
 }
 
@@ -337,6 +387,7 @@ void Master::restart_due() {
 // during --stop-grace, ends the grace.
 void Master::begin_stop(int signal) {
   ++stop_signals_;
+  if (agent_) agent_->begin_drain();  // before the workers hear of it, as in one process
   log::info("{}: {} {} workers", strsignal(signal),
             stop_signals_ == 1 ? "gracefully stopping" : "passing a second stop to", running());
   for (const Worker& worker : workers_) {
@@ -410,11 +461,7 @@ std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_proces
 }
 
 int run_master(const ReactorOptions& options) {
-  if (options.agent_port) {
-    // Every worker would bind the agent port; one agent for the master is future work.
-    throw UsageError("--agent-port does not work with --workers yet");
-  }
-  const std::uint64_t per_process = prepare_server_process("gotit-reactor master").connections;
+  const std::uint64_t per_process = raise_server_limits().connections;
   const auto cores = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   Master master(options, per_process, cores);
   return master.run();

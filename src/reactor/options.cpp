@@ -76,7 +76,8 @@ void add_reactor_options(CLI::App& app, ReactorOptions& options, ReactorOptionTe
                  "Print a line of stats every SECONDS (default 0: never; SIGUSR1 prints now)")->type_name("SECONDS");
   app.add_option("--agent-port", text.agent_port,
                  "Answer HAProxy's agent check on PORT: 'ready maxconn:N' while serving, "
-                 "'drain' once a stop has begun (default: no agent port)")->type_name("PORT");
+                 "'drain' once a stop has begun; with --workers the master answers, maxconn "
+                 "summed (default: no agent port)")->type_name("PORT");
   app.add_option("--stop-grace", text.stop_grace,
                  "On SIGTERM/SIGINT keep accepting for SECONDS while the agent says 'drain', "
                  "then stop gracefully (default 0)")->type_name("SECONDS");

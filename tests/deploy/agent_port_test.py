@@ -4,7 +4,10 @@
 client port still accepts and answers for the grace; then the listener
 closes, the agent keeps saying 'drain' until the last peer is flushed,
 and the server exits 0.
-Usage: agent_port_test.py GOTIT_REACTOR"""
+With --workers N the master answers the agent for all of them (maxconn is
+the sum, a worker's restart changes nothing) and forwards the stop.
+Usage: agent_port_test.py GOTIT_REACTOR [--workers N]"""
+import os
 import re
 import signal
 import socket
@@ -15,18 +18,45 @@ import time
 from gotit_processes import Reactor, read_line_and_close, wait_for
 
 
-def main(reactor_binary):
+def main(reactor_binary, *extra):
+    workers = "--workers" in extra
     with tempfile.TemporaryDirectory() as workdir:
-        server = Reactor(reactor_binary, workdir, "reactor", "--stop-grace", "2", "--max-conns", "500")
+        # --max-conns is a total: with 2 workers, 250 each, and the master sums them.
+        server = Reactor(reactor_binary, workdir, "reactor", "--stop-grace", "2", "--max-conns", "500",
+                         *extra)
         try:
+            assert read_line_and_close(server.agent_port) == b"ready maxconn:500\n"
+            if workers:
+                check_restart(server)
             check(server)
+            if workers:
+                check_one_agent(server.stderr())
         finally:
             server.close()
-    print("agent port: ready, drain during the grace, exit 0: ok")
+    print(f"agent port{' ' + ' '.join(extra) if extra else ''}: ready, drain during the grace, "
+          "exit 0: ok")
+
+
+def worker_pids(log):
+    return sorted({int(pid) for pid in re.findall(r"^worker \d+ \(pid (\d+)\)", log, re.M)})
+
+
+def check_restart(server):
+    """A worker killed and restarted: the master's agent says the same."""
+    victim = worker_pids(server.stderr())[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: "restarting it" in server.stderr(), 5, "the master to restart the worker")
+    wait_for(lambda: len(worker_pids(server.stderr())) == 3, 5, "the new worker to start")
+    assert read_line_and_close(server.agent_port) == b"ready maxconn:500\n"
+
+
+def check_one_agent(log):
+    """Only the master answers the agent; no worker bound the port."""
+    agents = re.findall(r"^.*agent port \d+ answers.*$", log, re.M)
+    assert len(agents) == 1 and not agents[0].startswith("worker"), log
 
 
 def check(server):
-    assert read_line_and_close(server.agent_port) == b"ready maxconn:500\n"
     # A client that stays connected across the stop: it is served to the end.
     held = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     held.sendall(b"before\n")
@@ -62,4 +92,4 @@ def refused(port):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

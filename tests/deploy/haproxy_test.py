@@ -4,7 +4,7 @@ loopback ports), on loopback only:
 
 1. gotit-bench through HAProxy gets every reply right, from all three.
 2. Rolling stop: while gotit-bench runs through HAProxy, SIGTERM gotit2
-   (--stop-grace): the agent says drain, HAProxy sends it no new connection,
+   (--workers 2 --stop-grace): the master's agent says drain, HAProxy sends it no new connection,
    its clients are closed in order (no reset, no torn reply), it exits 0,
    and the bench's errors are only the connections gotit2 closed.
 3. A backend that stops answering (SIGSTOP) is marked down by the tcp-check
@@ -26,6 +26,9 @@ from haproxy_setup import HAProxy, require_haproxy, test_config
 
 DEPTH = 4
 GRACE_S = 2
+# The backend of the rolling stop runs as the unit does: a master that
+# answers the agent, and workers. (Not gotit3: SIGSTOP stops a master alone.)
+WORKERS = {"gotit2": ("--workers", "2")}
 
 
 def main(reactor_binary, bench_binary, template):
@@ -34,7 +37,8 @@ def main(reactor_binary, bench_binary, template):
         backends, proxy = {}, None
         try:
             for name in ("gotit1", "gotit2", "gotit3"):
-                backends[name] = Reactor(reactor_binary, workdir, name, "--stop-grace", str(GRACE_S))
+                backends[name] = Reactor(reactor_binary, workdir, name, "--stop-grace", str(GRACE_S),
+                                         *WORKERS.get(name, ()))
             port = free_port()
             proxy = HAProxy(haproxy_binary, test_config(template, workdir, port, backends), workdir)
             wait_for(lambda: all(s["status"] == "UP" for s in proxy.servers().values()), 10,

@@ -1,10 +1,15 @@
-// --workers: how it parses and how many workers `auto` picks.
+// --workers: how it parses, how many workers `auto` picks, and what a
+// master that fails to start leaves behind.
+#include <signal.h>
+
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "catch.hpp"
 #include "support/parse_options.hpp"
+#include "gotit/common/net.hpp"
 #include "gotit/reactor/options.hpp"
 #include "gotit/reactor/workers.hpp"
 
@@ -39,4 +44,27 @@ TEST_CASE("worker_count: N as given; auto holds --max-conns, at least one per co
   CHECK(gotit::worker_count(options, 19'936, 8) == 8);
   options.max_conns = 19'937;
   CHECK(gotit::worker_count(options, 19'936, 1) == 2);
+}
+
+TEST_CASE("a master that cannot start leaves its signal handlers as they were") {
+  // A port that is taken, asked for as the agent port: the master's
+  // constructor throws after it has installed its signal handlers.
+  gotit::ListenOptions taken;
+  taken.bind_host = "127.0.0.1";
+  taken.port = 0;
+  const gotit::UniqueFd holder = gotit::listen_tcp(taken);
+  gotit::ReactorOptions options;
+  options.workers = 2;
+  options.server.listen.bind_host = "127.0.0.1";
+  options.server.listen.port = 0;
+  options.agent_port = gotit::local_port(holder.get());
+
+  const std::array signals{SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
+  std::array<struct sigaction, signals.size()> before{}, after{};
+  for (std::size_t i = 0; i < signals.size(); ++i) sigaction(signals[i], nullptr, &before[i]);
+  CHECK_THROWS_AS(gotit::run_master(options), gotit::SystemError);
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    sigaction(signals[i], nullptr, &after[i]);
+    CHECK(after[i].sa_handler == before[i].sa_handler);
+  }
 }

@@ -15,9 +15,12 @@ struct ServerCapacity {
 };
 
 // Ignores SIGPIPE (a peer that resets surfaces as EPIPE, libevent's writev
-// has no MSG_NOSIGNAL), raises the soft file limit to the hard one and logs
+// has no MSG_NOSIGNAL), raises the soft file limit to the hard one and says
+// how many peers fit. Throws SystemError.
+ServerCapacity raise_server_limits();
+
+// raise_server_limits(), then logs
 // "<server>: file limit N: up to M connections (R descriptors in reserve)".
-// Throws SystemError.
 ServerCapacity prepare_server_process(std::string_view server);
 
 }  // namespace gotit

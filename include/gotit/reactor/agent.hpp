@@ -40,6 +40,7 @@ class AgentPort {
   void begin_drain() { draining_ = true; }
   bool draining() const { return draining_; }
   std::uint16_t port() const { return local_port(fd_); }
+  int fd() const { return fd_; }  // the listening socket (the listener owns it)
 
   // The line a check gets, with its '\n'.
   static std::string reply_line(bool draining, std::size_t max_conns);
