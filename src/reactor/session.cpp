@@ -350,6 +350,15 @@ bool Session::flush_replies() {
     log::error("bufferevent_write: cannot queue {} bytes", pending.size());
     alive = false;
   }
+  // A new bufferevent starts with writing enabled; a reused one (see
+  // session_pool.cpp) does not, and enabling it with nothing queued would
+  // only cost a wake-up: so here, where something is queued. Without it a
+  // reused session's tail would never leave, nor its write timeout run.
+  if (alive && !pending.empty() && (bufferevent_get_enabled(bev_.get()) & EV_WRITE) == 0 &&
+      bufferevent_enable(bev_.get(), EV_WRITE) != 0) {
+    log::error("bufferevent_enable: cannot write to fd {}", fd_);
+    alive = false;
+  }
   context_.replies.clear();
   return alive;
 }

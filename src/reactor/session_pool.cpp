@@ -63,7 +63,10 @@ bool Session::recycle() {
     return false;
   }
   // On failure it still holds the socket: freeing it closes that.
+  // Writing is enabled again when a reply is queued (Session::flush_replies).
   if (bufferevent_disable(bev, EV_READ | EV_WRITE) != 0) return false;
+  // start() adds the trace callback again for the next connection.
+  if (context_.trace) evbuffer_remove_cb(bufferevent_get_output(bev), on_output_traced, this);
   bufferevent_setwatermark(bev, EV_WRITE, 0, 0);  // as bufferevent_socket_new leaves it
   if (bufferevent_setfd(bev, -1) != 0) return false;
   if (::close(fd_) != 0) {

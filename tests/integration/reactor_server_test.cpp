@@ -324,6 +324,26 @@ TEST_CASE("in-process: a reused session starts as a new one") {
   CHECK(server.stats().accepted.get() == 2);
 }
 
+TEST_CASE("in-process: a reused session queues what the socket does not take, and its write timeout runs") {
+  const gotit::Reader reader = GENERATE(gotit::Reader::bufferevent, gotit::Reader::direct);
+  INFO("reader " << gotit::to_string(reader));
+  gotit::ReactorOptions options = local_options();
+  options.write_timeout = 1s;
+  options.reader = reader;
+  ServerThread server(options);
+  {
+    TestClient first(server.port());
+    first.send("hello\n");
+    CHECK(first.read_line() == "Got it!\n");
+  }
+  REQUIRE(eventually([&] { return server.stats().open.get() == 0; }));
+  TestClient greedy(server.port());  // gets the first one's session
+  send_without_reading(greedy.fd(), 300ms);
+  REQUIRE(eventually([&] { return server.stats().slow_reader_throttles.get() >= 1; }));
+  CHECK(eventually([&] { return server.stats().write_timeouts.get() == 1; }, 5s));
+  CHECK(server.stats().accepted.get() == 2);
+}
+
 TEST_CASE("in-process: a second stop request ends the loop at once") {
   gotit::ReactorOptions options = local_options();
   ServerThread server(options);
