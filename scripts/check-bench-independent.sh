@@ -47,6 +47,15 @@ stop_server() {
   server_pid=""
 }
 
+# What the bench counted: requests sent in all phases, and its rate in the
+# window (from its --json FILE).
+bench_figures() {
+  python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["requests_sent"], round(r["throughput_rps"]))' "$1"
+}
+
 # The median of the numbers on stdin.
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -63,10 +72,7 @@ wait "$sampler_pid" || true
 sampler_pid=""
 after=$(passive_opens)
 stop_server
-read -r bench_total bench_rate < <(python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1]))
-print(r["requests_sent"], round(r["throughput_rps"]))' "$work/churn.json")
+read -r bench_total bench_rate < <(bench_figures "$work/churn.json")
 accepted=$(sed -n 's/^stopped: accepted \([0-9]*\),.*/\1/p' "$work/server.err")
 # The busy seconds: drop the first (partial) and the samples after the run.
 kernel_rate=$(sed -n "2,$(( seconds + 1 ))p" "$work/opens_per_s" | median)
@@ -81,10 +87,7 @@ start_server
 "$build/gotit-bench" run -p "$port" --rate "$rate" -c 8 -d 16 --duration "$seconds" --warmup 1 \
   --no-progress --json "$work/open.json" >"$work/open.out"
 stop_server
-read -r bench_total bench_rate < <(python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1]))
-print(r["requests_sent"], round(r["throughput_rps"]))' "$work/open.json")
+read -r bench_total bench_rate < <(bench_figures "$work/open.json")
 messages=$(sed -n 's/^stopped: .* messages \([0-9]*\),.*/\1/p' "$work/server.err")
 server_rate=$(sed -n 's/^stats: .* \([0-9]*\) messages\/s,.*/\1/p' "$work/server.err" | sed -n "2,$(( seconds + 1 ))p" | median)
 printf '%-44s %12s\n' "requests the bench sent (all phases)" "$bench_total" \
