@@ -1,6 +1,8 @@
 #include "gotit/common/start_up.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <string>
 
 #include "gotit/common/log.hpp"
 #include "gotit/common/net.hpp"
@@ -28,6 +30,13 @@ ServerCapacity prepare_server_process(std::string_view server) {
   log::info("{}: file limit {}: up to {} connections ({} descriptors in reserve)", server,
             capacity.file_limit, capacity.connections, capacity.reserved);
   return capacity;
+}
+
+long read_sysctl(std::string_view name) {
+  std::ifstream file("/proc/sys/" + std::string(name));
+  long value = -1;
+  file >> value;
+  return file ? value : -1;
 }
 
 }  // namespace gotit

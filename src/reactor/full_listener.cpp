@@ -7,11 +7,18 @@
 // it are dropped, and a client's retried SYN hashes to the same socket again
 // (same addresses, same hash). So a full worker closes its listening socket:
 // the kernel takes it out of the port's group and spreads new connections
-// over the workers that still listen. Connections already waiting in the
-// closed socket's queue are the race: libevent has just accepted until
-// EAGAIN, so few or none are, and with net.ipv4.tcp_migrate_req = 1 the
-// kernel moves them to another listener instead of resetting them. Once
-// connections close and there is room again, the worker listens again.
+// over the workers that still listen.
+//
+// What is already queued on that socket when the worker fills up decides
+// how it closes. With net.ipv4.tcp_migrate_req = 1 the kernel moves a closed
+// listener's queue (and its half-open handshakes) to another listener of the
+// group, so the worker closes at once, from inside libevent's accept loop.
+// Without it, the kernel resets what the closed socket held, so the worker
+// first lets libevent accept until EAGAIN, takes those from its descriptor
+// reserve (kFullOverflow), turns away any beyond that with "server full",
+// and closes after: a handshake that completes in that last moment is still
+// reset. Once connections close and there is room again, the worker listens
+// again.
 #include <algorithm>
 
 #include "gotit/common/log.hpp"
@@ -34,12 +41,17 @@ constexpr timeval kRoomCheck{0, 50'000};
 
 }  // namespace
 
-// Called from accept_one when the worker is at --max-conns. Queues the close
-// (it runs once libevent's accept loop has emptied the queue) and says
+// Called from accept_one when the worker is at --max-conns: closes the
+// listener now or queues the close (see the top of this file), and says
 // whether this connection may still be taken from the overflow reserve.
 bool ReactorServer::note_full() {
   if (!options_.close_listener_when_full) return false;
-  if (!full_close_pending_ && listener_) {
+  if (kernel_migrates_queue_ && listener_) {
+    // libevent allows freeing the listener from its own callback: it accepts
+    // nothing more and closes the socket when this callback returns.
+    close_full_listener();
+    evtimer_add(full_check_.get(), &kRoomCheck);
+  } else if (!full_close_pending_ && listener_) {
     full_close_pending_ = true;
     event_active(full_check_.get(), EV_TIMEOUT, 0);
   }
@@ -63,17 +75,21 @@ void ReactorServer::check_room() {
   if (listener_) {
     full_close_pending_ = false;
     if (open < max_conns_) return;  // peers left while the close was queued
-    listener_.reset();  // closes the socket: the kernel forgets it
-    listening_fd_ = -1;
-    event_del(resume_accepting_.get());
-    context_.stats.listener_closes.add();
-    log::at(log::Level::connection, "full ({} open): listening socket closed", open);
+    close_full_listener();
   } else if (open + std::min<std::uint64_t>(kReopenMargin, max_conns_ / 4) < max_conns_) {
     start_listening();
     log::at(log::Level::connection, "room again ({} open): listening", open);
     return;
   }
   evtimer_add(full_check_.get(), &kRoomCheck);
+}
+
+void ReactorServer::close_full_listener() {
+  listener_.reset();  // closes the socket: the kernel forgets it
+  listening_fd_ = -1;
+  event_del(resume_accepting_.get());
+  context_.stats.listener_closes.add();
+  log::at(log::Level::connection, "full ({} open): listening socket closed", context_.stats.open.get());
 }
 
 }  // namespace gotit

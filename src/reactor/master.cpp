@@ -187,6 +187,7 @@ class Master {
   Clock::time_point start_deadline_;
   int stop_signals_ = 0;          // SIGINT/SIGTERM received
   bool failed_ = false;           // a worker's stop was not graceful
+  std::uint64_t total_conns_ = 0;  // --max-conns, or what the workers hold at the file limit
   std::uint64_t restarts_ = 0;
   std::uint64_t peak_ = 0;        // most open at once, sampled every tick
   std::chrono::seconds stats_interval_;  // --stats-interval: the master prints the totals
@@ -209,12 +210,18 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   plan_.options.server.listen.reuse_port = true;
   plan_.options.server.listen.port = local_port(port_holder_.get());
   plan_.options.agent_port.reset();  // the master answers it (master_agent.hpp)
-  if (options.max_conns > 0) plan_.options.max_conns = (options.max_conns + count_ - 1) / count_;
-  const std::uint64_t per_worker = plan_.options.max_conns ? plan_.options.max_conns : per_process;
+  total_conns_ = options.max_conns ? options.max_conns : per_process * count_;
+  std::uint64_t in_all = 0, least = total_conns_, most = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    const std::uint64_t share = worker_share(total_conns_, count_, i);
+    in_all += share;
+    least = std::min(least, share);
+    most = std::max(most, share);
+  }
   if (options.agent_port) {
     ListenOptions where = options.server.listen;
     where.port = *options.agent_port;
-    agent_.emplace(where, per_worker * count_);
+    agent_.emplace(where, in_all);
   }
   // The master holds no connections: it says the total; each worker logs
   // its own capacity line.
@@ -222,7 +229,12 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
             options.workers == 0 ? fmt::format(" (auto: {} cores, {} connections per process)",
                                                cores, per_process)
                                  : std::string(),
-            plan_.options.server.listen.port, per_worker * count_, per_worker);
+            plan_.options.server.listen.port, in_all,
+            least == most ? fmt::format("{}", most) : fmt::format("{}-{}", least, most));
+  if (read_sysctl("net/ipv4/tcp_migrate_req") == 0) {
+    log::info("net.ipv4.tcp_migrate_req is 0: a worker that fills up may turn away or reset connections "
+              "queued on it as it steps out (set it to 1; docs/architecture.md)");
+  }
   int ends[2];
   if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw SystemError("pipe2", errno);
   ready_read_.reset(ends[0]);
@@ -260,8 +272,9 @@ void Master::become_worker(std::size_t index) {
   port_holder_.reset();
   signals_.close_in_worker();
   ready_read_.reset();
-  if (agent_) agent_->close_in_worker();
+  agent_.reset();  // the port is the master's alone (master_agent.cpp)
   plan_.index = index;
+  plan_.options.max_conns = worker_share(total_conns_, count_, index);
   run_worker(plan_, self_, shared_[index]);
 }
 
@@ -460,8 +473,16 @@ std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_proces
   return std::max<std::size_t>(cores, static_cast<std::size_t>((total + per_process - 1) / per_process));
 }
 
+std::uint64_t worker_share(std::uint64_t total, std::size_t count, std::size_t index) {
+  const std::uint64_t share = total / count + (index < total % count ? 1 : 0);
+  return std::max<std::uint64_t>(1, share);
+}
+
 int run_master(const ReactorOptions& options) {
-  const std::uint64_t per_process = raise_server_limits().connections;
+  const ServerCapacity capacity = raise_server_limits();
+  std::uint64_t per_process = capacity.connections;
+  // Each worker caps itself so (ReactorServer::size_capacity); the plan must know.
+  if (options.backend == Backend::select) per_process = std::min(per_process, select_connection_cap(capacity));
   const auto cores = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   Master master(options, per_process, cores);
   return master.run();

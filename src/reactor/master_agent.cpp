@@ -1,17 +1,14 @@
 #include "master_agent.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstring>
-
-#include "gotit/common/log.hpp"
 
 namespace gotit {
 
 // Not epoll: an epoll instance is a kernel object that every forked worker
 // would share with the master. poll keeps the base's interest list in the
-// master's own memory, which a fork copies and the master alone uses.
+// master's own memory, which a fork copies: so a worker can free its copy
+// (the listening socket, the base's internal socketpair) without touching
+// the master's.
 MasterAgent::MasterAgent(const ListenOptions& where, std::size_t max_conns) {
   const EventConfigPtr config(event_config_new());
   if (!config || event_config_avoid_method(config.get(), "epoll") != 0) {
@@ -26,10 +23,6 @@ void MasterAgent::serve() {
   if (event_base_loop(base_.get(), EVLOOP_NONBLOCK) < 0) {
     throw SystemError("event_base_loop (agent port)", errno ? errno : EIO);
   }
-}
-
-void MasterAgent::close_in_worker() const {
-  if (::close(agent_->fd()) != 0) log::error("close the agent port: {}", std::strerror(errno));
 }
 
 }  // namespace gotit

@@ -14,8 +14,8 @@
 
 namespace gotit {
 
-// Owns the event_base and the AgentPort on it. Master thread only; after
-// fork, the worker calls close_in_worker() and nothing else.
+// Owns the event_base and the AgentPort on it. Master thread only; a forked
+// worker destroys its copy at once.
 class MasterAgent {
  public:
   // Binds and listens on `where` now (a port conflict fails the start, not a
@@ -31,11 +31,6 @@ class MasterAgent {
   // blocks. The master calls it on each turn of its loop (at most 100 ms).
   void serve();
   void begin_drain() { agent_->begin_drain(); }
-  // In a forked worker: close the inherited listening socket, so the port is
-  // the master's alone. The libevent objects are left as they are: freeing
-  // them would touch the master's registrations, and the worker exits with
-  // _exit without ever running their destructors.
-  void close_in_worker() const;
 
  private:
   EventBasePtr base_;

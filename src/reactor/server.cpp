@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <utility>
 
@@ -47,22 +46,20 @@ EventConfigPtr make_config(Backend backend) {
   return config;
 }
 
-// The kernel silently trims listen()'s backlog to net.core.somaxconn.
-long read_somaxconn() {
-  std::ifstream file("/proc/sys/net/core/somaxconn");
-  long value = -1;
-  file >> value;
-  return file ? value : -1;
-}
-
 }  // namespace
 
 // --- set-up -----------------------------------------------------------------
+
+std::uint64_t select_connection_cap(const ServerCapacity& capacity) {
+  return FD_SETSIZE - capacity.reserved;
+}
 
 ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) {
   const ServerCapacity capacity = prepare_server_process("gotit-reactor");
   build_loop();
   size_capacity(capacity);
+  kernel_migrates_queue_ = options_.close_listener_when_full &&
+                           read_sysctl("net/ipv4/tcp_migrate_req") == 1;
   start_listening();
   add_internal_events();
   if (options_.agent_port) {
@@ -124,9 +121,7 @@ void ReactorServer::size_capacity(const ServerCapacity& capacity) {
               "accept will pause on EMFILE", options_.max_conns, capacity.file_limit, fits);
   }
   if (select_backend_) {
-    // select() takes bit sets of FD_SETSIZE bits; glibc aborts on an fd past
-    // them. So with select, every descriptor must stay below FD_SETSIZE.
-    const std::size_t select_cap = FD_SETSIZE - capacity.reserved;
+    const std::uint64_t select_cap = select_connection_cap(capacity);
     if (max_conns_ > select_cap) {
       max_conns_ = select_cap;
       log::info("select watches descriptors below FD_SETSIZE ({}) only: "
@@ -140,7 +135,8 @@ void ReactorServer::start_listening() {
   ListenOptions listen = options_.server.listen;
   listen.nonblocking = true;  // the listener accepts until EAGAIN
   UniqueFd fd = listen_tcp(listen);
-  const long somaxconn = read_somaxconn();
+  // The kernel silently trims listen()'s backlog to net.core.somaxconn.
+  const long somaxconn = read_sysctl("net/core/somaxconn");
   if (somaxconn > 0 && somaxconn < listen.backlog) {
     log::info("backlog {} is capped by net.core.somaxconn = {}", listen.backlog, somaxconn);
   }

@@ -46,6 +46,15 @@ TEST_CASE("worker_count: N as given; auto holds --max-conns, at least one per co
   CHECK(gotit::worker_count(options, 19'936, 1) == 2);
 }
 
+TEST_CASE("worker_share: --max-conns is split, the remainder to the first workers, at least 1 each") {
+  CHECK(gotit::worker_share(10, 3, 0) == 4);
+  CHECK(gotit::worker_share(10, 3, 1) == 3);
+  CHECK(gotit::worker_share(10, 3, 2) == 3);
+  CHECK(gotit::worker_share(1'000'000, 51, 0) == 19'608);
+  CHECK(gotit::worker_share(1'000'000, 51, 50) == 19'607);  // 19,608 x 43 + 19,607 x 8 = 1,000,000
+  CHECK(gotit::worker_share(2, 4, 3) == 1);                  // fewer connections than workers
+}
+
 TEST_CASE("a master that cannot start leaves its signal handlers as they were") {
   // A port that is taken, asked for as the agent port: the master's
   // constructor throws after it has installed its signal handlers.

@@ -23,4 +23,8 @@ ServerCapacity raise_server_limits();
 // "<server>: file limit N: up to M connections (R descriptors in reserve)".
 ServerCapacity prepare_server_process(std::string_view server);
 
+// A kernel setting as a number, e.g. read_sysctl("net/core/somaxconn") for
+// /proc/sys/net/core/somaxconn; -1 where it is missing (another kernel).
+long read_sysctl(std::string_view name);
+
 }  // namespace gotit

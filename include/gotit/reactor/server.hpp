@@ -24,6 +24,11 @@
 
 namespace gotit {
 
+// select() takes bit sets of FD_SETSIZE bits, and glibc aborts on an fd past
+// them: with --backend select every descriptor, the reserve included, stays
+// below FD_SETSIZE. This is how many peers that leaves.
+std::uint64_t select_connection_cap(const ServerCapacity& capacity);
+
 // Owns the event_base and everything registered on it: the listener (and
 // the listening socket), the signal and timer events, the self-pipe behind
 // request_stop(), and -- through ServingContext -- every connection.
@@ -80,6 +85,7 @@ class ReactorServer {
   // Worker mode (full_listener.cpp).
   static void on_full_check(evutil_socket_t, short, void* self) noexcept;
   bool note_full();
+  void close_full_listener();
   void check_room();
   void begin_grace(std::string_view why);
   void print_stats_line();
@@ -91,6 +97,7 @@ class ReactorServer {
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
   bool full_close_pending_ = false;  // worker mode: closing the listener is queued
+  bool kernel_migrates_queue_ = false;  // worker mode, net.ipv4.tcp_migrate_req = 1
   bool grace_begun_ = false;       // a stop signal started --stop-grace
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;

@@ -24,6 +24,10 @@ namespace gotit {
 std::size_t worker_count(const ReactorOptions& options, std::uint64_t per_process,
                          std::size_t cores);
 
+// Worker `index`'s part of `total` connections (--max-conns) over `count`
+// workers: total / count, one more for the first total % count, at least 1.
+std::uint64_t worker_share(std::uint64_t total, std::size_t count, std::size_t index);
+
 // The master: starts the workers, supervises them until SIGINT/SIGTERM and
 // their graceful stop, prints the summary. Returns the exit code: 0 after a
 // graceful stop of every worker, 1 otherwise. Throws UsageError or
