@@ -187,6 +187,19 @@ TEST_CASE("idle connections are opened, held and counted") {
   CHECK(result.total_errors() == 0);
 }
 
+TEST_CASE("an idle connection the server closes is counted as lost, not held") {
+  // The idle pool connects first, so the first 30 accepted are idle ones.
+  LineServer server({gotit::ReplyMode::gotit, Fault::close_first, 30});
+  RunOptions options = quick(server.port());
+  options.idle = 200;
+  options.duration_s = 0.2;
+  const RunResult result = gotit::run_bench(options);
+  CHECK(result.idle_opened == 200);
+  CHECK(result.idle_held == 170);
+  CHECK(errors(result, ErrorKind::idle_closed) == 30);
+  CHECK(result.total_errors() == 30);
+}
+
 TEST_CASE("--source-addrs spreads connections over local addresses") {
   LineServer server;
   RunOptions options = quick(server.port());

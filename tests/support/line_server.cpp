@@ -82,7 +82,10 @@ void LineServer::serve() {
       sockaddr_in peer{};
       socklen_t length = sizeof peer;
       const int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK);
-      if (fd >= 0) {
+      if (fd >= 0 && options_.fault == Fault::close_first && accepted_ < options_.fault_at) {
+        ::close(fd);
+        ++accepted_;
+      } else if (fd >= 0) {
         clients.push_back(Client{UniqueFd(fd), {}, {}, false, {}});
         ++accepted_;
         char text[INET_ADDRSTRLEN] = "?";

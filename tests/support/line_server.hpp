@@ -29,6 +29,7 @@ enum class Fault {
   hang_up,  // message `fault_at` gets no reply: its connection is closed (FIN)
   reset,    // message `fault_at` gets no reply: its connection is reset (RST)
   slow_above_rate,  // past `fault_at` messages/s, every message costs `slow_us` first
+  close_first,      // the first `fault_at` connections are closed (FIN) as they are accepted
 };
 
 struct LineServerOptions {

@@ -35,15 +35,16 @@ class IdlePool : public IdleHolder {
   struct Slot {
     IdlePool* pool = nullptr;
     UniqueFd fd;
-    EventPtr event;  // writability while connecting, readability once held
+    EventPtr event;  // one edge-triggered registration for the slot's life
     Clock::time_point started;
+    bool connected = false;
   };
 
   void start_next();
   void connected(Slot& slot);
   void failed(Slot& slot, int error_number);
-  static void on_connect(evutil_socket_t fd, short what, void* argument);
-  static void on_readable(evutil_socket_t fd, short what, void* argument);
+  void read_unasked(Slot& slot);
+  static void on_event(evutil_socket_t fd, short what, void* argument);
 
   BenchContext& context_;
   int target_;
