@@ -42,9 +42,10 @@ void IdlePool::on_event(evutil_socket_t fd, short what, void* argument) {
   Slot& slot = *static_cast<Slot*>(argument);
   IdlePool& pool = *slot.pool;
   if (!slot.connected) {
-    // SO_ERROR says whether the handshake finished (the timeout runs only
-    // until it has).
-    const int error = (what & EV_TIMEOUT) ? ETIMEDOUT : connect_result(fd);
+    // Writable alone means connected: a handshake that failed also reports
+    // an error or a hang-up, which libevent passes on as EV_READ|EV_WRITE,
+    // and then SO_ERROR says why. (The timeout runs only until connected.)
+    const int error = (what & EV_TIMEOUT) ? ETIMEDOUT : (what & EV_READ) ? connect_result(fd) : 0;
     if (error != 0) {
       pool.failed(slot, error);
     } else {
