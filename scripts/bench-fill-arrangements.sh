@@ -60,7 +60,9 @@ port_of() {  # OUT
 fill() {  # I PORT N [BENCH-ARGS...]: one bench in the background, its launch time in $work/t.I
   local i=$1 port=$2 n=$3; shift 3
   date +%s.%N > "$work/t.$i"
-  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --duration "$hold" --warmup 0 \
+  # --rate 1: a bench that is done opening must not load the machine while
+  # the others are still opening.
+  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --rate 1 --duration "$hold" --warmup 0 \
     --no-progress --connect-timeout 20 "$@" > "$work/b.$i" 2> "$work/b.$i.err" &
   pids+=($!)
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A million idle connections through one port: gotit-reactor --workers auto,
 # filled by gotit-bench's helper processes from 127.0.0.1-127.0.0.N, with an
-# active client measured before (0 idle) and while they are held; then a
-# second fill, held, and the time a graceful stop of the whole server takes.
+# active client measured in SAMPLES windows before (0 idle) and SAMPLES while
+# they are held (medians compared), and the time a graceful stop of the whole
+# server takes with them held.
 # The baseline: one plain process (no master) at 19,000.
 # Usage: scripts/bench-million.sh [IDLE [BASELINE_IDLE]]  (default 1000000 19000)
 # Needs about 11.3 KiB of MemAvailable per connection; run it alone
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 idle=${1:-1000000}
 baseline_idle=${2:-19000}
 seconds=3
+samples=${SAMPLES:-5}  # active-client windows with and without the idle pool
 work=$(mktemp -d)
 server_pid= bench_pid= old_migrate=
 cleanup() {
@@ -64,21 +66,39 @@ field() {  # NAME PYTHON-EXPRESSION over r (the JSON)
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$work/$1.json"
 }
 
+p99() {  # NAME: the active client's p99 in microseconds
+  field "$1" 'r["latency"]["p99_us"]'
+}
+
+median() {  # NUMBERS...
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
 scenario() {  # LABEL IDLE SERVER-ARGS...
   local label=$1 n=$2; shift 2
+  local quiet=() loaded=() i
   start_server "$@"
-  bench quiet 0
+  # The active client alone, $samples times; one 3 s window moves with
+  # whatever else the machine does, so the ratio is of medians.
+  for i in $(seq "$samples"); do bench "quiet$i" 0; quiet+=("$(p99 "quiet$i")"); done
   bench loaded "$n"
-  # The second fill is held while the server stops: its time is the stop's.
-  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --duration 600 --warmup 0 \
+  loaded+=("$(p99 loaded)")
+  # A second fill is held by another bench while the active client runs
+  # again, and then while the server stops: the stop's time is with it held.
+  # Its own active connection sends once a second (--rate 1), so it adds no load.
+  build/gotit-bench run --port "$port" --idle "$n" --conns 1 --rate 1 --duration 900 --warmup 0 \
     --connect-timeout 20 > "$work/held.out" 2> "$work/held.err" &
   bench_pid=$!
-  for _ in $(seq 1200); do grep -q "$n/$n opened" "$work/held.err" && break; sleep 0.1; done
+  for _ in $(seq 1800); do grep -q "$n/$n opened" "$work/held.err" && break; sleep 0.1; done
   sleep 2
+  for i in $(seq 2 "$samples"); do bench "loaded$i" 0; loaded+=("$(p99 "loaded$i")"); done
   local workers
   workers=$(grep -c '' <(pgrep -P "$server_pid") || true)
   stop_server
   kill "$bench_pid"; wait "$bench_pid" 2>/dev/null || true; bench_pid=
+  local quiet_median loaded_median
+  quiet_median=$(median "${quiet[@]}")
+  loaded_median=$(median "${loaded[@]}")
   echo "## $label: $* ($workers worker processes)"
   echo
   echo "| measure | value |"
@@ -86,9 +106,11 @@ scenario() {  # LABEL IDLE SERVER-ARGS...
   echo "| idle connections opened / held | $(field loaded 'r["idle_opened"]') / $(field loaded 'r["idle_held"]') of $n |"
   echo "| time to open | $(field loaded '"%.1f s" % r["idle_open_seconds"]') |"
   echo "| errors (refused, lost, unanswered) | $(field loaded 'sum(r["errors"].values())') |"
-  echo "| active p50 / p99, 0 idle | $(field quiet '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
-  echo "| active p50 / p99, $n idle | $(field loaded '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
-  echo "| p99 ratio | $(python3 -c "import json; q=json.load(open('$work/quiet.json')); l=json.load(open('$work/loaded.json')); print('%.2fx' % (l['latency']['p99_us']/q['latency']['p99_us']))") |"
+  echo "| active p50 / p99, 0 idle (first window) | $(field quiet1 '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
+  echo "| active p50 / p99, $n idle (first window) | $(field loaded '"%.1f / %.1f us" % (r["latency"]["p50_us"], r["latency"]["p99_us"])') |"
+  echo "| active p99 per window, 0 idle | ${quiet[*]} us (median $quiet_median) |"
+  echo "| active p99 per window, $n idle | ${loaded[*]} us (median $loaded_median) |"
+  echo "| p99 ratio (medians) | $(python3 -c "print('%.2fx' % ($loaded_median / $quiet_median))") |"
   sed -n 's/^idle server *\(.*\)/| server user space | \1 |/p; s/^idle kernel *\(.*\)/| kernel | \1 |/p; s/^idle workers *\(.*\)/| spread | \1 |/p' "$work/loaded.out"
   echo "| graceful stop with $n held | ${stop_seconds} s |"
   echo
