@@ -162,22 +162,34 @@ struct HelperLoop {
   IdlePool* pool;
   RunResult* result;
   int report_fd;
+  HelperReport last_sent;
 };
 
-void send_report(const HelperLoop& loop) {
+HelperReport current_report(const HelperLoop& loop) {
   HelperReport report;
   report.opened = loop.pool->opened();
   report.failed = loop.pool->failed();
   report.held = loop.pool->held();
   report.done = loop.pool->done() ? 1 : 0;
   report.errors = loop.result->errors;
+  return report;
+}
+
+void send_report(HelperLoop& loop, const HelperReport& report) {
   if (::write(loop.report_fd, &report, sizeof report) != sizeof report) {
     ::_exit(1);  // the bench is gone: nothing left to hold for
   }
+  loop.last_sent = report;
+}
+
+bool same(const HelperReport& a, const HelperReport& b) {
+  return a.opened == b.opened && a.failed == b.failed && a.held == b.held && a.done == b.done &&
+         a.errors == b.errors;
 }
 
 void on_helper_tick(evutil_socket_t, short, void* argument) {
-  send_report(*static_cast<HelperLoop*>(argument));
+  HelperLoop& loop = *static_cast<HelperLoop*>(argument);
+  send_report(loop, current_report(loop));
 }
 
 }  // namespace
@@ -198,20 +210,28 @@ void IdleFleet::run_helper(Helper& helper, pid_t bench, int report_fd) {
     RunResult result;
     BenchContext context(options, result);
     IdlePool pool(context, helper.target);
-    HelperLoop loop{&pool, &result, report_fd};
+    HelperLoop loop{&pool, &result, report_fd, {}};
+    // While opening, the counts go to the bench every 100 ms (its progress
+    // line). Once every connect has ended, the timer stops and a report goes
+    // only when something changed (a held connection lost): an idle pool
+    // that woke its helpers ten times a second would load the machine whose
+    // latency the bench is measuring.
     EventPtr tick = make_event(context.base.get(), -1, EV_PERSIST, on_helper_tick, &loop);
     add_event(tick.get(), std::chrono::milliseconds(100));
     pool.start();
     bool examples_shown = false;
     for (;;) {  // until SIGTERM
       if (event_base_loop(context.base.get(), EVLOOP_ONCE) < 0) throw BenchError("event_base_loop failed");
-      if (pool.done() && !examples_shown) {
+      if (!pool.done()) continue;
+      if (!examples_shown) {
         examples_shown = true;
+        tick.reset();
         for (const std::string& example : result.first_error) {
           if (!example.empty()) fmt::print(stderr, "idle helper {}: {}\n", getpid(), example);
         }
-        send_report(loop);
       }
+      const HelperReport now = current_report(loop);
+      if (!same(now, loop.last_sent)) send_report(loop, now);
     }
   } catch (const std::exception& failure) {
     fmt::print(stderr, "idle helper {}: {}\n", getpid(), failure.what());
