@@ -30,8 +30,8 @@ void IdlePool::start_next() {
   // edge says the handshake ended (writable, or an error), later ones that
   // the server wrote or closed. Level-triggered writability would fire for
   // as long as the connection is idle, and trading it for readability once
-  // connected costs two epoll_ctl calls per connection: a fifth of the
-  // bench's system calls when it opens a million.
+  // connected cost two epoll_ctl calls per connection, two of the eight
+  // system calls each took (docs/benchmarks.md, section 7).
   slot.event = make_event(context_.base.get(), slot.fd.get(), EV_READ | EV_WRITE | EV_ET | EV_PERSIST,
                           on_event, &slot);
   add_event(slot.event.get(), context_.connect_timeout);
