@@ -18,7 +18,9 @@
 // reserve (kFullOverflow), turns away any beyond that with "server full",
 // and closes after: a handshake that completes in that last moment is still
 // reset. Once connections close and there is room again, the worker listens
-// again.
+// again: each close while it is full runs check_room (through
+// ServingContext::room_check), so a full worker whose peers stay sleeps
+// like any idle one -- no timer wakes it to look.
 #include <algorithm>
 
 #include "gotit/common/log.hpp"
@@ -36,8 +38,8 @@ constexpr std::uint64_t kFullOverflow = 32;
 // socket over and over (the quarter: for a small --max-conns).
 constexpr std::uint64_t kReopenMargin = 32;
 
-// While closed, how often the worker checks whether it has room again.
-constexpr timeval kRoomCheck{0, 50'000};
+// When listening again failed (out of descriptors or memory), try after this.
+constexpr timeval kListenRetry{0, 100'000};
 
 }  // namespace
 
@@ -50,7 +52,6 @@ bool ReactorServer::note_full() {
     // libevent allows freeing the listener from its own callback: it accepts
     // nothing more and closes the socket when this callback returns.
     close_full_listener();
-    evtimer_add(full_check_.get(), &kRoomCheck);
   } else if (!full_close_pending_ && listener_) {
     full_close_pending_ = true;
     event_active(full_check_.get(), EV_TIMEOUT, 0);
@@ -58,14 +59,15 @@ bool ReactorServer::note_full() {
   return context_.stats.open.get() < max_conns_ + kFullOverflow;
 }
 
-// The full-check event: queued by note_full, then a timer while closed.
+// The full-check event: queued by note_full, then by each release while the
+// listener is closed; a timer only to retry a failed listen.
 void ReactorServer::on_full_check(evutil_socket_t, short, void* self) noexcept {
   try {
     static_cast<ReactorServer*>(self)->check_room();
   } catch (const std::exception& failure) {
     // Listening again failed (out of descriptors or memory): try later.
     log::error("listening again: {}", failure.what());
-    evtimer_add(static_cast<ReactorServer*>(self)->full_check_.get(), &kRoomCheck);
+    evtimer_add(static_cast<ReactorServer*>(self)->full_check_.get(), &kListenRetry);
   }
 }
 
@@ -78,15 +80,15 @@ void ReactorServer::check_room() {
     close_full_listener();
   } else if (open + std::min<std::uint64_t>(kReopenMargin, max_conns_ / 4) < max_conns_) {
     start_listening();
+    context_.room_check = nullptr;
     log::at(log::Level::connection, "room again ({} open): listening", open);
-    return;
   }
-  evtimer_add(full_check_.get(), &kRoomCheck);
 }
 
 void ReactorServer::close_full_listener() {
   listener_.reset();  // closes the socket: the kernel forgets it
   listening_fd_ = -1;
+  context_.room_check = full_check_.get();
   event_del(resume_accepting_.get());
   context_.stats.listener_closes.add();
   log::at(log::Level::connection, "full ({} open): listening socket closed", context_.stats.open.get());

@@ -54,7 +54,8 @@ std::uint64_t select_connection_cap(const ServerCapacity& capacity) {
   return FD_SETSIZE - capacity.reserved;
 }
 
-ReactorServer::ReactorServer(const ReactorOptions& options) : options_(options) {
+ReactorServer::ReactorServer(const ReactorOptions& options, ReactorStats* counters)
+    : options_(options), context_{.stats = counters != nullptr ? *counters : own_stats_} {
   const ServerCapacity capacity = prepare_server_process("gotit-reactor");
   build_loop();
   size_capacity(capacity);

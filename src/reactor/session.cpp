@@ -49,6 +49,7 @@ bool ServingContext::adopt(evutil_socket_t fd) {
 void ServingContext::release(SessionList::iterator where) {
   keep_spare_or_free(where);
   stats.open.subtract();
+  if (room_check != nullptr) event_active(room_check, EV_TIMEOUT, 0);
   if (stopping && sessions.empty()) event_base_loopexit(base, nullptr);
 }
 

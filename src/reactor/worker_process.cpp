@@ -9,14 +9,11 @@
 #include <cstdio>
 #include <cstring>
 
-#include "gotit/common/event_handles.hpp"
 #include "gotit/common/log.hpp"
 #include "gotit/reactor/server.hpp"
 
 namespace gotit {
 namespace {
-
-constexpr timeval kPublishEvery{0, 100'000};
 
 // The master's handlers write to its self-pipe; a worker wants the defaults
 // back before ReactorServer installs its own (and before signals unblock).
@@ -49,30 +46,16 @@ void unblock_signals() {
   if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throw SystemError("sigprocmask", errno);
 }
 
-struct Publisher {
-  const ReactorServer* server;
-  ReactorStats* shared;
-};
-
-// Timer on the worker's loop: the master reads the copy for SIGUSR1, the
-// stats line and the summary. Twelve relaxed stores every 100 ms.
-void on_publish(evutil_socket_t, short, void* argument) {
-  const auto& publisher = *static_cast<Publisher*>(argument);
-  copy_stats(publisher.server->stats(), *publisher.shared);
-}
-
 bool serve(const WorkerPlan& plan, ReactorStats& shared) {
-  ReactorServer server(plan.options);
+  // Counting straight into the shared slot: the master reads the live
+  // counters, and no timer wakes an idle worker to copy them.
+  ReactorServer server(plan.options, &shared);
   unblock_signals();
-  Publisher publisher{&server, &shared};
-  EventPtr timer(event_new(server.base(), -1, EV_PERSIST, on_publish, &publisher));
-  if (!timer || event_add(timer.get(), &kPublishEvery) != 0) throw SystemError("event_add", ENOMEM);
   const auto index = static_cast<std::uint32_t>(plan.index);
   if (::write(plan.ready_fd, &index, sizeof index) != sizeof index) {
     throw SystemError("write to the master's ready pipe", errno);
   }
   const bool graceful = server.run();
-  copy_stats(server.stats(), shared);
   log::at(log::Level::connection, "stopped: {}", format_stats(server.stats()));
   return graceful;
 }

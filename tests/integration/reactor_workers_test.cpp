@@ -185,3 +185,37 @@ TEST_CASE("--workers auto runs at least one worker per core") {
   REQUIRE(status);
   CHECK(status->code == 0);
 }
+
+// full_listener.cpp: a worker at its share of --max-conns closes its
+// listening socket, so the kernel sends new clients to the other; when every
+// worker is full, connecting is refused; once peers leave, each worker
+// listens again (checked as peers close: nothing polls for it).
+TEST_CASE("full workers step out of the port and come back when their peers leave") {
+  auto args = workers_args("2");
+  args.insert(args.end(), {"--max-conns", "20"});
+  ChildProcess master(kReactor, args);
+  const std::uint16_t port = master.wait_for_port();
+  const auto workers = wait_for_workers(master.pid(), 2);
+  std::vector<std::unique_ptr<TestClient>> held;
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    try {
+      auto client = std::make_unique<TestClient>(port);
+      client->send("hello\n");
+      refused = client->read_line() != "Got it!\n";
+      if (!refused) held.push_back(std::move(client));
+    } catch (const std::exception&) {
+      refused = true;  // ECONNREFUSED: no worker listens
+    }
+  }
+  REQUIRE(refused);
+  CHECK(held.size() >= 20);  // 10 each, and a full worker still takes what it had queued
+  // Neither worker holds a listening socket now: only its peers.
+  CHECK(sockets_of(workers[0]) + sockets_of(workers[1]) == static_cast<int>(held.size()));
+  held.clear();
+  for (const pid_t worker : workers) {
+    CHECK(eventually([&] { return sockets_of(worker) == 1; }, 5s));  // listening again, no peers
+  }
+  auto again = connect_clients(port, 20);
+  CHECK(again.size() == 20);
+}

@@ -39,8 +39,10 @@ class ReactorServer {
   // Ignores SIGPIPE, raises the file limit (prepare_server_process), builds
   // the loop on the chosen backend, picks the reader and starts listening.
   // Logs the backend, the reader in effect and the capacity.
+  // Counts into `counters` if given (a worker: its slot in the master's
+  // shared memory, read live from there), else into its own.
   // Throws UsageError (bad backend, bad address) or SystemError.
-  explicit ReactorServer(const ReactorOptions& options);
+  explicit ReactorServer(const ReactorOptions& options, ReactorStats* counters = nullptr);
   ~ReactorServer();
   ReactorServer(const ReactorServer&) = delete;
   ReactorServer& operator=(const ReactorServer&) = delete;
@@ -57,8 +59,6 @@ class ReactorServer {
   std::uint16_t port() const { return local_port(listening_fd_); }
   std::string_view backend() const;  // the method libevent really uses
   std::size_t max_conns() const { return max_conns_; }
-  // The loop, for a caller's own events (a worker publishes its stats on it).
-  event_base* base() const { return base_.get(); }
   // The reader in effect: --reader, or bufferevent where direct is untested.
   Reader reader() const { return context_.reader; }
   const AgentPort* agent() const { return agent_ ? &*agent_ : nullptr; }  // null without --agent-port
@@ -114,6 +114,7 @@ class ReactorServer {
   EventPtr sigint_, sigterm_, sigusr1_;
   EventPtr grace_timer_;             // ends --stop-grace
   std::optional<AgentPort> agent_;   // --agent-port
+  ReactorStats own_stats_;           // unless the constructor was given counters
   ServingContext context_;           // the sessions and what they share
 };
 

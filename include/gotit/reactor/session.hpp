@@ -91,6 +91,8 @@ using SessionList = std::list<Session>;
 // counters and the list that owns the connections. Owned by ReactorServer;
 // loop thread only.
 struct ServingContext {
+  // The server's own, or a worker's slot in the master's shared memory.
+  ReactorStats& stats;
   event_base* base = nullptr;
   // Copied from ReactorOptions (which holds the defaults) by ReactorServer.
   ReplyMode reply = ReplyMode::gotit;
@@ -98,7 +100,6 @@ struct ServingContext {
   std::size_t output_high_water = 0;
   std::chrono::seconds idle_timeout{0};   // 0: off
   std::chrono::seconds write_timeout{0};
-  ReactorStats stats;
   // Replies built by one read callback. One buffer for the whole server,
   // reused, so a request costs no allocation.
   std::string replies;
@@ -107,6 +108,10 @@ struct ServingContext {
   // allocation per connection under churn (session_pool.cpp).
   SessionList spare;
   bool stopping = false;  // the server is shutting down: exit when the list empties
+  // Worker mode: set while the listener is closed for being full; each
+  // release activates it, so the worker checks for room when a peer leaves
+  // (full_listener.cpp) instead of polling.
+  event* room_check = nullptr;
   // --trace (session_trace.cpp). Here, not in the Session, so a Session is
   // no bigger for it; with it off nothing below is touched.
   bool trace = false;
