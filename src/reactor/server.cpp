@@ -55,7 +55,7 @@ std::uint64_t select_connection_cap(const ServerCapacity& capacity) {
 }
 
 ReactorServer::ReactorServer(const ReactorOptions& options, ReactorStats* counters)
-    : options_(options), context_{.stats = counters != nullptr ? *counters : own_stats_} {
+    : options_(options), context_(counters != nullptr ? *counters : own_stats_) {
   const ServerCapacity capacity = prepare_server_process("gotit-reactor");
   build_loop();
   size_capacity(capacity);

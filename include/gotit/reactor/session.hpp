@@ -91,6 +91,8 @@ using SessionList = std::list<Session>;
 // counters and the list that owns the connections. Owned by ReactorServer;
 // loop thread only.
 struct ServingContext {
+  explicit ServingContext(ReactorStats& counters) : stats(counters) {}
+
   // The server's own, or a worker's slot in the master's shared memory.
   ReactorStats& stats;
   event_base* base = nullptr;
