@@ -358,11 +358,11 @@ void Master::reap() {
 void Master::retire(std::size_t index, int status) {
   Worker& worker = workers_[index];
   const pid_t pid = std::exchange(worker.pid, 0);
-  ReactorStats& published = shared_[index];
-  const std::uint64_t open = published.open.get();
-  add_stats(published, retired_);
+  ReactorStats& slot = shared_[index];
+  const std::uint64_t open = slot.open.get();
+  add_stats(slot, retired_);
   retired_.open.subtract(open);
-  copy_stats(ReactorStats{}, published);
+  copy_stats(ReactorStats{}, slot);  // the new worker counts from zero
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (stop_signals_ > 0) {
     if (!clean) {
@@ -445,7 +445,7 @@ std::size_t Master::running() const {
                                                 [](const Worker& w) { return w.pid > 0; }));
 }
 
-// Dead workers' counters plus the running workers' latest; `peak` is the
+// Dead workers' counters plus the running workers' live ones; `peak` is the
 // most connections open at once over all workers, as sampled each tick.
 void Master::totals(ReactorStats& all) const {
   add_stats(retired_, all);

@@ -1,5 +1,5 @@
 // One worker of gotit-reactor --workers, the child side of the fork: the
-// plain ReactorServer in worker mode, publishing its counters to the master.
+// plain ReactorServer in worker mode, counting into the master's shared memory.
 #pragma once
 
 #include <sys/types.h>
@@ -18,8 +18,8 @@ struct WorkerPlan {
 };
 
 // Runs in the child right after fork(), signals still blocked by the master.
-// Arranges to be stopped if the master dies, serves until a stop signal, and
-// publishes its counters into `shared` every 100 ms and once at the end.
+// Arranges to be stopped if the master dies and serves, counting into
+// `shared` (the master reads it live), until a stop signal.
 // Exits the process: 0 after a graceful stop, 1 otherwise.
 [[noreturn]] void run_worker(const WorkerPlan& plan, pid_t master, ReactorStats& shared);
 

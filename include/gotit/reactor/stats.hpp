@@ -1,6 +1,7 @@
 // The reactor's counters: what it accepted, refused, paused and moved.
-// Written by the loop thread only; readable from any thread (tests read them
-// while the server runs; the summary line and SIGUSR1 print them).
+// Written by the loop thread only; readable from any thread, or from the
+// master process when they sit in its shared memory (--workers). Tests read
+// them while the server runs; the summary line and SIGUSR1 print them.
 #pragma once
 
 #include <atomic>
@@ -43,7 +44,7 @@ struct ReactorStats {
   Counter listener_closes;        // --workers: listening socket closed while full
 };
 
-// Copies every counter (a worker publishing into the master's shared memory).
+// Copies every counter (the master: a stats line's base, a slot cleared for a new worker).
 void copy_stats(const ReactorStats& from, ReactorStats& to);
 // Adds every counter of `from` into `into`; `peak` becomes a sum of peaks.
 void add_stats(const ReactorStats& from, ReactorStats& into);

@@ -8,7 +8,7 @@
 // worker restarts; it prints the one "listening on" line once every worker
 // listens. It then only supervises: restarts a worker that dies (with a
 // backoff), forwards SIGINT/SIGTERM, and sums the workers' counters, which
-// each worker publishes into shared memory.
+// each worker keeps in shared memory.
 #pragma once
 
 #include <cstddef>
