@@ -19,7 +19,8 @@ rounds=${2:-2}
 hold=${HOLD:-75}
 per_process=19231
 work=$(mktemp -d)
-pids=() old_migrate=
+pids=()
+source scripts/idle-fill-lib.sh
 stop_all() {
   local pid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -28,33 +29,19 @@ stop_all() {
 }
 cleanup() {
   stop_all
-  [[ -n $old_migrate ]] && sysctl -qw net.ipv4.tcp_migrate_req="$old_migrate"
+  restore_request_migration
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-available_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-if (( available_kib < idle * 113 / 10 + 1024 * 1024 )); then
-  echo "bench-fill-arrangements.sh: $idle connections need about $(( (idle * 113 / 10 + 1024 * 1024) / 1024 )) MiB," \
-       "MemAvailable is $(( available_kib / 1024 )) MiB" >&2
-  exit 1
-fi
-if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
-  old_migrate=$(sysctl -n net.ipv4.tcp_migrate_req)
-  sysctl -qw net.ipv4.tcp_migrate_req=1
-fi
+require_memory_for bench-fill-arrangements.sh "$idle"
+enable_request_migration
 
 start_server() {  # OUT ARGS...: starts gotit-reactor, waits for its port, prints it
   local out=$1; shift
   : > "$out"
   build/gotit-reactor --port 0 --bind 127.0.0.1 "$@" > "$out" 2> "$out.err" &
   pids+=($!)
-}
-
-port_of() {  # OUT
-  for _ in $(seq 300); do grep -q listening "$1" && break; sleep 0.1; done
-  sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$1" | grep . ||
-    { echo "gotit-reactor printed no 'listening on':" >&2; cat "$1.err" >&2; exit 1; }
 }
 
 fill() {  # I PORT N [BENCH-ARGS...]: one bench in the background, its launch time in $work/t.I

@@ -22,6 +22,7 @@ rounds=${2:-2}
 max_conns=${3:-1001000}
 work=$(mktemp -d)
 servers=() benches=()
+source scripts/idle-fill-lib.sh
 stop_all() {
   local pid
   for pid in "${benches[@]}" "${servers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -31,26 +32,12 @@ stop_all() {
 trap 'stop_all; rm -rf "$work"' EXIT
 
 command -v perf > /dev/null || { echo "bench-fill-wakeups.sh: needs perf (apt-get install linux-perf)" >&2; exit 1; }
-available_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-if (( available_kib < idle * 113 / 10 + 1024 * 1024 )); then
-  echo "bench-fill-wakeups.sh: $idle connections need about $(( (idle * 113 / 10 + 1024 * 1024) / 1024 )) MiB," \
-       "MemAvailable is $(( available_kib / 1024 )) MiB" >&2
-  exit 1
-fi
+require_memory_for bench-fill-wakeups.sh "$idle"
 
-start_server() {  # OUT PREFIX... -- ARGS...: one gotit-reactor in the background
-  local out=$1; shift
-  local prefix=()
-  while [[ $1 != -- ]]; do prefix+=("$1"); shift; done
-  shift
-  "${prefix[@]}" build/gotit-reactor --port 0 --bind 127.0.0.1 "$@" > "$out" 2> "$out.err" &
+start_server() {  # OUT NICENESS ARGS...: one gotit-reactor in the background
+  local out=$1 niceness=$2; shift 2
+  nice -n "$niceness" build/gotit-reactor --port 0 --bind 127.0.0.1 "$@" > "$out" 2> "$out.err" &
   servers+=($!)
-}
-
-port_of() {  # OUT
-  for _ in $(seq 300); do grep -q listening "$1" && break; sleep 0.1; done
-  sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$1" | grep . ||
-    { echo "gotit-reactor printed no 'listening on':" >&2; cat "$1.err" >&2; exit 1; }
 }
 
 fill() {  # PORT N [BENCH-ARGS...]: one bench in the background, holding until stopped
@@ -63,9 +50,9 @@ fill() {  # PORT N [BENCH-ARGS...]: one bench in the background, holding until s
 # Counts the server processes (masters and their workers) from now until the
 # fill is complete, then prints the line for LABEL.
 measure() {  # LABEL START-FILLS-FUNCTION
-  local label=$1 start=$2 pids pid counter t0 sockets before
-  pids=$(for pid in "${servers[@]}"; do echo "$pid"; pgrep -P "$pid" || true; done | paste -sd,)
-  perf stat -x, -e syscalls:sys_enter_accept4,context-switches -p "$pids" -o "$work/perf" &
+  local label=$1 start=$2 pids counter t0 sockets before
+  mapfile -t pids < <(for pid in "${servers[@]}"; do echo "$pid"; pgrep -P "$pid" || true; done)
+  perf stat -x, -e syscalls:sys_enter_accept4,context-switches -p "$(IFS=,; echo "${pids[*]}")" -o "$work/perf" &
   counter=$!
   sleep 0.5
   before=$(tcp_sockets)
@@ -74,8 +61,7 @@ measure() {  # LABEL START-FILLS-FUNCTION
   # Done when every socket is open, or 30 s after the last new one (a
   # connect that failed never comes); the time is that of the last new one.
   # A full worker closes its listener: one socket fewer per server process.
-  local most=0 still=0 last=$t0 slack
-  slack=$(( $(tr ',' '\n' <<< "$pids" | wc -l) ))
+  local most=0 still=0 last=$t0 slack=${#pids[@]}
   for _ in $(seq 6000); do  # 10 minutes at most
     sockets=$(( $(tcp_sockets) - before ))
     if (( sockets > most )); then most=$sockets still=0 last=$(date +%s.%N); fi
@@ -131,18 +117,18 @@ for round in $(seq "$rounds"); do
   for arrangement in workers separate nice10; do
     case $arrangement in
       workers|nice10)
-        prefix=(env); [[ $arrangement == nice10 ]] && prefix=(nice -n 10)
-        start_server "$work/s.out" "${prefix[@]}" -- --workers auto --max-conns "$max_conns"
+        niceness=0; [[ $arrangement == nice10 ]] && niceness=10
+        start_server "$work/s.out" "$niceness" --workers auto --max-conns "$max_conns"
         workers_port=$(port_of "$work/s.out")
         sleep 2  # every worker listening
-        count=$(pgrep -c -P "${servers[0]}")
+        count=$(pgrep -c -P "${servers[0]}")  # the separate arrangement, next, starts as many
         label="round $round, $count workers (one port)"
         [[ $arrangement == nice10 ]] && label+=", nice 10"
         measure "$label" start_workers_fill ;;
       separate)
         separate_ports=()
         for i in $(seq 0 $(( count - 1 ))); do
-          start_server "$work/s$i.out" env -- --max-conns $(( idle / count + 100 ))
+          start_server "$work/s$i.out" 0 --max-conns $(( idle / count + 100 ))
         done
         for i in $(seq 0 $(( count - 1 ))); do separate_ports+=("$(port_of "$work/s$i.out")"); done
         measure "round $round, $count plain servers ($count ports)" start_separate_fills ;;

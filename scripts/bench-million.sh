@@ -16,26 +16,18 @@ baseline_idle=${2:-19000}
 seconds=3
 samples=${SAMPLES:-5}  # active-client windows with and without the idle pool
 work=$(mktemp -d)
-server_pid= bench_pid= old_migrate=
+server_pid= bench_pid=
+source scripts/idle-fill-lib.sh
 cleanup() {
   [[ -n $bench_pid ]] && kill "$bench_pid" 2>/dev/null && wait "$bench_pid" 2>/dev/null
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [[ -n $old_migrate ]] && sysctl -qw net.ipv4.tcp_migrate_req="$old_migrate"
+  restore_request_migration
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-available_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-needed_kib=$(( idle * 113 / 10 + 1024 * 1024 ))
-if (( available_kib < needed_kib )); then
-  echo "bench-million.sh: $idle connections need about $(( needed_kib / 1024 )) MiB" \
-       "(~10 KiB kernel + 1.1 KiB server each, plus 1 GiB), MemAvailable is $(( available_kib / 1024 )) MiB" >&2
-  exit 1
-fi
-if [[ -w /proc/sys/net/ipv4/tcp_migrate_req ]]; then
-  old_migrate=$(sysctl -n net.ipv4.tcp_migrate_req)
-  sysctl -qw net.ipv4.tcp_migrate_req=1
-fi
+require_memory_for bench-million.sh "$idle"
+enable_request_migration
 
 start_server() {  # ARGS...
   : > "$work/server.out"  # now, not when the background child gets to it (see study.sh)
@@ -117,7 +109,7 @@ scenario() {  # LABEL IDLE SERVER-ARGS...
   grep -h "idle helper\|error" "$work/loaded.err" "$work/server.err" | sort | uniq -c | head -5 || true
 }
 
-echo "# gotit-reactor: $idle idle connections ($(date -u +%F), $(nproc) cores, $(( available_kib / 1024 )) MiB available)"
+echo "# gotit-reactor: $idle idle connections ($(date -u +%F), $(nproc) cores, $(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo) MiB available)"
 echo
 scenario "baseline, one process" "$baseline_idle" --workers 1
 scenario "workers" "$idle" --workers auto --max-conns $(( idle + 1000 ))
