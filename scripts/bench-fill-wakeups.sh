@@ -15,6 +15,7 @@
 # Usage: scripts/bench-fill-wakeups.sh [IDLE [ROUNDS [MAX_CONNS]]]
 # (default 300000 2 1001000). Needs perf (Debian: linux-perf) and root for
 # its syscall tracepoints. Run it alone (flock -x /tmp/gotit-cpu.lock ...).
+# It sets net.ipv4.tcp_migrate_req=1 for its run and restores it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 idle=${1:-300000}
@@ -29,10 +30,11 @@ stop_all() {
   for pid in "${benches[@]}" "${servers[@]}"; do wait "$pid" 2>/dev/null || true; done
   benches=() servers=()
 }
-trap 'stop_all; rm -rf "$work"' EXIT
+trap 'stop_all; restore_request_migration; rm -rf "$work"' EXIT
 
 command -v perf > /dev/null || { echo "bench-fill-wakeups.sh: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 require_memory_for bench-fill-wakeups.sh "$idle"
+enable_request_migration
 
 start_server() {  # OUT NICENESS ARGS...: one gotit-reactor in the background
   local out=$1 niceness=$2; shift 2
