@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "gotit/common/net.hpp"
 #include "support/client.hpp"
 #include "support/eventually.hpp"
 #include "support/process.hpp"
@@ -196,17 +197,23 @@ TEST_CASE("full workers step out of the port and come back when their peers leav
   ChildProcess master(kReactor, args);
   const std::uint16_t port = master.wait_for_port();
   const auto workers = wait_for_workers(master.pid(), 2);
+  // One client at a time: a worker that fills up closes its listener before
+  // the client that filled it has its reply, so no later handshake can
+  // complete on that socket and be reset when it closes (the race
+  // full_listener.cpp names, with net.ipv4.tcp_migrate_req = 0).
   std::vector<std::unique_ptr<TestClient>> held;
   bool refused = false;
   for (int i = 0; i < 100 && !refused; ++i) {
     try {
-      auto client = std::make_unique<TestClient>(port);
-      client->send("hello\n");
-      refused = client->read_line() != "Got it!\n";
-      if (!refused) held.push_back(std::move(client));
-    } catch (const std::exception&) {
-      refused = true;  // ECONNREFUSED: no worker listens
+      held.push_back(std::make_unique<TestClient>(port));
+    } catch (const gotit::ConnectError& failure) {
+      INFO(failure.what());
+      REQUIRE(failure.kind() == gotit::ConnectFailure::refused);  // no worker listens
+      refused = true;
+      break;
     }
+    held.back()->send("hello\n");
+    REQUIRE(held.back()->read_line() == "Got it!\n");
   }
   REQUIRE(refused);
   CHECK(held.size() >= 20);  // 10 each, and a full worker still takes what it had queued
@@ -216,6 +223,8 @@ TEST_CASE("full workers step out of the port and come back when their peers leav
   for (const pid_t worker : workers) {
     CHECK(eventually([&] { return sockets_of(worker) == 1; }, 5s));  // listening again, no peers
   }
-  auto again = connect_clients(port, 20);
-  CHECK(again.size() == 20);
+  // One worker's share, connected all at once: however the kernel hashes
+  // them, no worker fills up, so no listener closes under them.
+  auto again = connect_clients(port, 10);
+  CHECK(again.size() == 10);
 }
