@@ -85,6 +85,7 @@ class Driver {
     result_.idle_opened = pool_->opened();
     result_.idle_open_seconds = seconds_between(start, Clock::now());
     show_progress(Clock::now(), true);
+    if (!result_.idle_gave_up.empty()) fmt::print(stderr, "{}\n", result_.idle_gave_up);
     suggest_more_sources();
     wait_for_server_to_settle();
     if (options_.server_pid > 0) result_.server_after_idle = sample_process_tree(options_.server_pid);

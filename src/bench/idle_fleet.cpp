@@ -229,6 +229,7 @@ void IdleFleet::run_helper(Helper& helper, pid_t bench, int report_fd) {
         for (const std::string& example : result.first_error) {
           if (!example.empty()) fmt::print(stderr, "idle helper {}: {}\n", getpid(), example);
         }
+        if (!result.idle_gave_up.empty()) fmt::print(stderr, "idle helper {}: {}\n", getpid(), result.idle_gave_up);
       }
       const HelperReport now = current_report(loop);
       if (!same(now, loop.last_sent)) send_report(loop, now);

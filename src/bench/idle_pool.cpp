@@ -9,12 +9,12 @@
 namespace gotit {
 
 IdlePool::IdlePool(BenchContext& context, int target)
-    : context_(context), target_(target), slots_(static_cast<std::size_t>(target)) {
+    : context_(context), target_(target), slots_(static_cast<std::size_t>(target)), end_(target) {
   for (Slot& slot : slots_) slot.pool = this;
 }
 
 void IdlePool::start() {
-  while (next_ < target_ && next_ - finished_ < kMaxConnecting) start_next();
+  while (next_ < end_ && next_ - finished_ < kMaxConnecting) start_next();
 }
 
 void IdlePool::start_next() {
@@ -63,6 +63,7 @@ void IdlePool::connected(Slot& slot) {
   ++opened_;
   ++held_;
   ++finished_;
+  timeouts_in_a_row_ = 0;
   event_remove_timer(slot.event.get());  // held connections wait without one
 }
 
@@ -73,6 +74,21 @@ void IdlePool::failed(Slot& slot, int error_number) {
   slot.event.reset();
   slot.fd.reset();
   ++finished_;
+  if (error_number == ETIMEDOUT && ++timeouts_in_a_row_ == kTimeoutsInARowToGiveUp && next_ < end_) give_up();
+}
+
+// A server that stopped accepting (paused at its file limit, or full)
+// leaves its accept queues full, and the kernel drops SYNs to them: every
+// connect from here on waits out --connect-timeout, kMaxConnecting at a
+// time. So stop here: the connects in flight still end, the rest are
+// counted as failed and not tried.
+void IdlePool::give_up() {
+  const int untried = end_ - next_;
+  end_ = next_;
+  context_.result.idle_gave_up = fmt::format(
+      "idle: {} connects in a row timed out (--connect-timeout {:g} s): the server takes no more "
+      "connections; {} opened so far, {} of {} not tried",
+      timeouts_in_a_row_, context_.options.connect_timeout_s, opened_, untried, target_);
 }
 
 // Readability on a held connection: the server closed it, reset it, or sent

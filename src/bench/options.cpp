@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "gotit/bench/idle_pool.hpp"
 #include "gotit/bench/socket.hpp"
 #include "gotit/common/net.hpp"
 
@@ -23,7 +24,11 @@ void add_run_options(CLI::App& app, RunOptions& options, RunOptionText& text) {
                  "Open loop: requests/s over all connections, latency from the scheduled "
                  "send time (default 0: closed loop)")->type_name("REQUESTS/S");
   app.add_option("--timeout", options.timeout_s, "Seconds to wait for a reply before it counts as missing (default 5)")->type_name("SECONDS");
-  app.add_option("--connect-timeout", options.connect_timeout_s, "Seconds to wait for a connect (default 5)")->type_name("SECONDS");
+  app.add_option("--connect-timeout", options.connect_timeout_s,
+                 fmt::format("Seconds to wait for a connect; after {} idle connects in a row time out, "
+                             "the idle pool tries no more (default 5)",
+                             IdlePool::kTimeoutsInARowToGiveUp))
+      ->type_name("SECONDS");
   app.add_option("--request", text.request,
                  "Request bytes, escapes \\r \\n \\t \\\\ \\xHH understood (default 'hello\\n')")->type_name("TEXT");
   app.add_option("--size", text.size,

@@ -9,8 +9,11 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "catch.hpp"
 #include "gotit/bench/driver.hpp"
+#include "gotit/bench/idle_pool.hpp"
 #include "gotit/bench/report.hpp"
 #include "gotit/bench/server_process.hpp"
 #include "gotit/bench/sweep.hpp"
@@ -250,6 +253,22 @@ TEST_CASE("an unreachable port fails clearly") {
       GOTIT_GOTIT_BENCH_BIN, {"run", "--port", std::to_string(refusing_port), "--no-progress"});
   CHECK(run.status.code == 1);
   CHECK(run.err.find("gotit-bench: error: cannot connect") != std::string::npos);
+}
+
+TEST_CASE("an idle pool the server stops taking gives up after a window of timeouts") {
+  // Never accepts: its queue (backlog 1024) takes the first connects, then
+  // the kernel drops SYNs and every connect times out.
+  LineServer server({gotit::ReplyMode::gotit, Fault::stall, 0});
+  const int idle = 1025 + 2 * gotit::IdlePool::kMaxConnecting + 1000;
+  const auto run = gotit::test::run_program(
+      GOTIT_GOTIT_BENCH_BIN, {"run", "--port", std::to_string(server.port()), "--idle", std::to_string(idle),
+                              "--connect-timeout", "0.3", "--conns", "1", "--duration", "0.1", "--no-progress"});
+  INFO(run.err);
+  CHECK(run.status.code == 1);  // the active connection cannot connect either
+  CHECK(run.err.find(fmt::format("idle: {} connects in a row timed out (--connect-timeout 0.3 s): the server "
+                                 "takes no more connections",
+                                 gotit::IdlePool::kTimeoutsInARowToGiveUp)) != std::string::npos);
+  CHECK(run.err.find(fmt::format(" of {} not tried", idle)) != std::string::npos);
 }
 
 TEST_CASE("a file limit too low for --idle fails clearly, naming ulimit -n") {

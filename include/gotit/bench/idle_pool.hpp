@@ -17,6 +17,10 @@ namespace gotit {
 class IdlePool : public IdleHolder {
  public:
   static constexpr int kMaxConnecting = 256;
+  // A whole window of connects that timed out, none connecting in between:
+  // the server takes no more (its accept queues are full and it does not
+  // accept), and trying the rest would cost --connect-timeout per window.
+  static constexpr int kTimeoutsInARowToGiveUp = kMaxConnecting;
 
   IdlePool(BenchContext& context, int target);
   IdlePool(const IdlePool&) = delete;
@@ -24,11 +28,12 @@ class IdlePool : public IdleHolder {
 
   // Starts the first connects; the loop does the rest.
   void start() override;
-  // Every connect has succeeded or failed.
-  bool done() const override { return finished_ == target_; }
+  // Every connect tried has succeeded or failed.
+  bool done() const override { return finished_ == end_; }
   int target() const override { return target_; }
   int opened() const override { return opened_; }
-  int failed() const override { return finished_ - opened_; }
+  // Untried connects (after giving up) count as failed.
+  int failed() const override { return finished_ - opened_ + (target_ - end_); }
   int held() const override { return held_; }
 
  private:
@@ -43,6 +48,7 @@ class IdlePool : public IdleHolder {
   void start_next();
   void connected(Slot& slot);
   void failed(Slot& slot, int error_number);
+  void give_up();
   void read_unasked(Slot& slot);
   static void on_event(evutil_socket_t fd, short what, void* argument);
 
@@ -50,6 +56,8 @@ class IdlePool : public IdleHolder {
   int target_;
   std::vector<Slot> slots_;  // sized once: callbacks hold pointers into it
   int next_ = 0;             // slots started
+  int end_;                  // slots to try: target_, fewer once given up
+  int timeouts_in_a_row_ = 0;
   int finished_ = 0;         // slots that connected or failed
   int opened_ = 0;
   int held_ = 0;

@@ -58,6 +58,9 @@ struct RunResult {
   int idle_opened = 0;       // connected successfully
   int idle_held = 0;         // still open when the run ended
   double idle_open_seconds = 0.0;
+  // Set when the pool stopped trying (IdlePool::give_up): why, and how many
+  // connects it left untried.
+  std::string idle_gave_up;
 
   // Active load.
   int active_connected = 0;  // active connections up at the start
