@@ -17,9 +17,8 @@ namespace gotit {
 class IdlePool : public IdleHolder {
  public:
   static constexpr int kMaxConnecting = 256;
-  // A whole window of connects that timed out, none connecting in between:
-  // the server takes no more (its accept queues are full and it does not
-  // accept), and trying the rest would cost --connect-timeout per window.
+  // One whole window of connects timed out, none connecting in between:
+  // give_up() says why the rest are not tried.
   static constexpr int kTimeoutsInARowToGiveUp = kMaxConnecting;
 
   IdlePool(BenchContext& context, int target);
