@@ -136,6 +136,10 @@ void run_fork(ModelContext& context) {
     }
     children.collect();
   }
+  // Forked after the stop, these children have stop pipes of their own:
+  // finish_all's SIGTERM tells them, as it tells the others.
+  accept_queued(context.listener.get(), context.stop.fd(),
+                [&](AcceptedClient connection) { children.start(std::move(connection), context); });
   context.listener.reset();  // stop accepting
   children.finish_all(context.limits.shutdown_timeout + kStopBackstop);
 }

@@ -1,6 +1,8 @@
 // --model iterative: the tutorial's loop. The accepting thread serves one
 // client from connect to close; meanwhile the next clients wait in the
 // kernel's accept queue (--backlog), connected but unanswered.
+#include <algorithm>
+
 #include "models.hpp"
 
 namespace gotit::blocking {
@@ -12,6 +14,15 @@ void run_iterative(ModelContext& context) {
     if (!connection) continue;
     serve_client(*connection, context.reply, context.limits, context.stop.fd(), context.counters);
   }  // the served connection closed at the end of each turn
+  // One after another, so each gets what is left of one --shutdown-timeout
+  // (the stop's bound) rather than a whole one.
+  const auto deadline = std::chrono::steady_clock::now() + context.limits.shutdown_timeout;
+  accept_queued(context.listener.get(), context.stop.fd(), [&](AcceptedClient connection) {
+    SessionLimits limits = context.limits;
+    limits.shutdown_timeout = std::max(std::chrono::seconds(0), std::chrono::ceil<std::chrono::seconds>(
+                                           deadline - std::chrono::steady_clock::now()));
+    serve_client(connection, context.reply, limits, context.stop.fd(), context.counters);
+  });
   context.listener.reset();  // stop accepting
 }
 

@@ -1,7 +1,8 @@
 // The three accept loops of gotit-blocking, and the accept step they share.
-// Each loop returns once a stop is requested, after closing the listener
-// (stop accepting: queued clients are refused by the kernel) and waiting
-// for its connections to answer what they had received.
+// Each loop returns once a stop is requested, after taking the clients still
+// queued on the listener (accept_queued), closing it (stop accepting: later
+// clients are refused) and waiting for its connections to answer what they
+// had received.
 #pragma once
 
 #include <chrono>
@@ -43,5 +44,18 @@ Wake wait_for_client(int listener, int stop_fd, int other_fd = -1, int timeout_m
 // nullopt if it already left, or when out of file descriptors (logged, then
 // a short pause so the loop does not spin).
 std::optional<AcceptedClient> accept_client(int listener, int stop_fd);
+
+// Once a stop is requested, before the listener closes: accepts the clients
+// still queued (kMaxQueuedAtStop says why) and hands each to `serve`, which
+// sees the stop at once: it answers what has arrived and ends with FIN. Ends
+// when the queue is empty or accept fails (logged by accept_client).
+template <class Serve>
+void accept_queued(int listener, int stop_fd, Serve&& serve) {
+  for (int taken = 0; taken < kMaxQueuedAtStop; ++taken) {
+    std::optional<AcceptedClient> client = accept_client(listener, stop_fd);
+    if (!client) return;
+    serve(std::move(*client));
+  }
+}
 
 }  // namespace gotit::blocking

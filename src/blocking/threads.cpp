@@ -111,6 +111,8 @@ void run_threads(ModelContext& context) {
     if (connection) threads.start(std::move(*connection), context);
     threads.join_finished();
   }
+  accept_queued(context.listener.get(), context.stop.fd(),
+                [&](AcceptedClient connection) { threads.start(std::move(connection), context); });
   context.listener.reset();  // stop accepting
   threads.finish_all(context.limits.shutdown_timeout + kStopBackstop);
 }

@@ -217,6 +217,7 @@ void ReactorServer::stop(std::string_view why) {
   }
   log::info("{}: stopping; flushing {} connections", why, context_.stats.open.get());
   context_.stopping = true;
+  accept_queued();
   listener_.reset();
   event_del(resume_accepting_.get());
   event_del(full_check_.get());
@@ -229,6 +230,26 @@ void ReactorServer::stop(std::string_view why) {
     session.begin_shutdown();
   }
   if (context_.sessions.empty()) event_base_loopexit(base_.get(), nullptr);
+}
+
+// libevent accepts until EAGAIN each time the listener is readable, but
+// clients may have connected since this loop pass began: take them as any
+// other (the stop then answers them with the rest) rather than let close()
+// reset them (kMaxQueuedAtStop). A full worker's listener may close meanwhile.
+void ReactorServer::accept_queued() {
+  for (int taken = 0; listener_ && taken < kMaxQueuedAtStop; ++taken) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    const int fd = ::accept4(listening_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        log::error("stopping: accept: {}; the clients still queued are reset", std::strerror(errno));
+      }
+      return;
+    }
+    accept_one(fd, reinterpret_cast<const sockaddr*>(&address), static_cast<int>(length));
+  }
 }
 
 // --shutdown-timeout passed: cut every connection still open. The last

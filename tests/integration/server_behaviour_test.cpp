@@ -310,6 +310,27 @@ TEST_CASE("SIGTERM: replies delivered, exit 0, one-line summary") { check_gracef
 
 TEST_CASE("SIGINT: replies delivered, exit 0, one-line summary") { check_graceful_stop(SIGINT); }
 
+// Connected in the kernel's accept queue when the stop comes (in the
+// iterative model, certainly: the first client holds the loop): closing the
+// listener would reset it, its request with it.
+TEST_CASE("a stop answers the clients still queued to be accepted, then FIN") {
+  EchoServer server;
+  TestClient first(server.port);
+  first.send("first\n");
+  REQUIRE(first.read_line() == "first\n");
+  TestClient queued(server.port);
+  queued.send("queued\n");
+  if (!concurrent()) CHECK(silent_for(queued, 300ms));
+  server.process.send_signal(SIGTERM);
+  CHECK(first.read_until_close().empty());
+  first.close();  // the iterative server takes its queue only once the first has gone
+  CHECK(queued.read_until_close() == "queued\n");  // throws on a reset
+  queued.close();
+  const auto status = server.process.wait(10s);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+}
+
 // --- the stop: replies, FIN, and the bound ------------------------------------
 
 namespace {

@@ -51,6 +51,12 @@ inline constexpr std::chrono::seconds kSlowReaderTimeout{10};
 // until the peer closes (drained) or --shutdown-timeout passes (cut).
 inline constexpr std::size_t kStopPassBytes = 1 << 20;
 inline constexpr std::chrono::seconds kDefaultShutdownTimeout{10};
+// Before a stopping server closes its listener it accepts the clients still
+// queued on it (close() would reset them: connected as far as they know,
+// their requests perhaps sent) and stops them like the rest -- at most this
+// many, what one accept queue holds at Linux's default net.core.somaxconn,
+// so that clients still connecting cannot hold the stop open.
+inline constexpr int kMaxQueuedAtStop = 4096;
 
 enum class ReplyMode { gotit, echo };
 

@@ -82,6 +82,7 @@ class ReactorServer {
   void reject_full(int fd);
   void pause_accepting(int error);
   void stop(std::string_view why);
+  void accept_queued();
   // Worker mode (full_listener.cpp).
   static void on_full_check(evutil_socket_t, short, void* self) noexcept;
   bool note_full();
