@@ -367,6 +367,16 @@ void ReactorServer::reject_full(int fd) {
              MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
     log::at(log::Level::connection, "fd {}: send: {}", fd, std::strerror(errno));
   }
+  // close() with the peer's request unread would send RST, which can destroy
+  // the line before the peer reads it. So FIN after the line, then drop what
+  // has arrived. A request that arrives only after the close still meets a
+  // reset: lingering for it (as a session does) would take a descriptor the
+  // full server does not have to spare.
+  if (::shutdown(fd, SHUT_WR) == 0) {
+    char unread[256];
+    while (::recv(fd, unread, sizeof unread, MSG_DONTWAIT) > 0) {
+    }
+  }
   if (::close(fd) != 0) log::error("close fd {}: {}", fd, std::strerror(errno));
   log::at(log::Level::connection, "server full ({} open): turned a peer away",
           context_.stats.open.get());

@@ -170,6 +170,23 @@ TEST_CASE("over --max-conns a third client is told the server is full") {
   CHECK(server.stderr_text().find("rejected 1 (server full)") != std::string::npos);
 }
 
+TEST_CASE("a client turned away with a request already sent gets the line and FIN, not a reset") {
+  ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
+  const auto port = server.wait_for_port();
+  TestClient first(port);
+  first.send("a\n");
+  CHECK(first.read_line() == "Got it!\n");
+  // Stopped, the server accepts only once the request has arrived.
+  server.send_signal(SIGSTOP);
+  TestClient turned_away(port);
+  turned_away.send("b\n");
+  server.send_signal(SIGCONT);
+  CHECK(turned_away.read_line() == "Error: server full\n");
+  CHECK(turned_away.read_until_close().empty());  // throws on a reset
+  first.close();
+  stop_gracefully(server);
+}
+
 TEST_CASE("out of descriptors, the listener pauses without spinning and resumes") {
   // A file limit of 32 (soft and hard), so the server cannot raise it, and a
   // --max-conns it cannot reach: accept() will fail with EMFILE.
