@@ -98,9 +98,9 @@ def main():
     except subprocess.TimeoutExpired:
         server.kill()
         status = "killed after 30 s"
-    print(", ".join(f"{name} {outcomes[name]}" for name in
-                    ["answered", "refused", "reset", "eof"] + sorted(set(outcomes) - {
-                        "answered", "refused", "reset", "eof"})) + f"; server exit {status}")
+    usual = ["answered", "refused", "reset", "eof"]
+    names = usual + sorted(set(outcomes) - set(usual))
+    print(", ".join(f"{name} {outcomes[name]}" for name in names) + f"; server exit {status}")
 
 
 if __name__ == "__main__":
