@@ -126,7 +126,12 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   if (text.workers == "auto") {
     options.workers = 0;
   } else if (!text.workers.empty()) {
-    options.workers = static_cast<std::size_t>(parse_count("workers", text.workers, 1, 1024));
+    constexpr long long kMaxWorkers = 1024;
+    try {
+      options.workers = static_cast<std::size_t>(parse_count("workers", text.workers, 1, kMaxWorkers));
+    } catch (const UsageError&) {
+      throw UsageError(fmt::format("workers must be 1..{} or auto, got '{}'", kMaxWorkers, text.workers));
+    }
   }
 }
 

@@ -28,8 +28,8 @@ TEST_CASE("--workers: 1 by default, a number, or auto (0)") {
   CHECK(parse({}).options.workers == 1);
   CHECK(parse({"--workers", "4"}).options.workers == 4);
   CHECK(parse({"--workers", "auto"}).options.workers == 0);
-  CHECK(parse({"--workers", "0"}).error.find("workers must be 1..1024") != std::string::npos);
-  CHECK(parse({"--workers", "many"}).error.find("workers") != std::string::npos);
+  CHECK(parse({"--workers", "0"}).error.find("workers must be 1..1024 or auto, got '0'") != std::string::npos);
+  CHECK(parse({"--workers", "many"}).error.find("workers must be 1..1024 or auto, got 'many'") != std::string::npos);
 }
 
 TEST_CASE("worker_count: N as given; auto holds --max-conns, at least one per core") {
