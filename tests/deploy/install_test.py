@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""`meson install --destdir` puts every program, man page and the systemd
-unit where a package expects them; each man page lists every option the
+"""`meson install --destdir` puts every program, man page, the systemd
+unit and the licence where a package expects them; each man page lists every option the
 program's --help lists; the installed unit passes `systemd-analyze verify`
 (skipped, visibly, where systemd-analyze is missing).
-Usage: install_test.py MESON BUILD_DIR BINDIR MANDIR UNITDIR [--no-man]
+Usage: install_test.py MESON BUILD_DIR BINDIR MANDIR UNITDIR DOCDIR [--no-man]
 (the directories absolute, as installed; --no-man: the build made no man
 pages because help2man is missing, so their check is skipped)"""
 import os
@@ -36,7 +36,7 @@ def man_text(path):
     return re.sub(r"\\f[BIRP]|\\/|\\,", "", roff).replace("\\-", "-")
 
 
-def main(meson, build_dir, bindir, mandir, unitdir, with_man):
+def main(meson, build_dir, bindir, mandir, unitdir, docdir, with_man):
     with tempfile.TemporaryDirectory() as dest:
         subprocess.run([meson, "install", "-C", build_dir, "--no-rebuild", "--destdir", dest],
                        check=True, stdout=subprocess.DEVNULL)
@@ -62,6 +62,9 @@ def main(meson, build_dir, bindir, mandir, unitdir, with_man):
         exec_start = os.path.join(bindir, "gotit-reactor")
         assert f"ExecStart={exec_start} " in unit_text, f"the unit does not start {exec_start}"
         print(f"unit in {unitdir}: ok")
+        licence = os.path.join(root(docdir), "LICENSE")
+        assert os.path.isfile(licence), f"{licence} is missing"
+        print(f"licence in {docdir}: ok")
         verify_unit(unit_text, exec_start, root(bindir), os.path.join(dest, mandir.lstrip("/")), dest)
 
 
@@ -86,4 +89,4 @@ def verify_unit(unit_text, exec_start, dest_bindir, dest_mandir, dest):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6], with_man="--no-man" not in sys.argv[6:])
+    main(*sys.argv[1:7], with_man="--no-man" not in sys.argv[7:])
