@@ -32,7 +32,7 @@ class Children {
   void collect();
   // Forwards the stop to every child, waits up to `grace` (each child bounds
   // its own stop by --shutdown-timeout, so this is a backstop), kills the rest.
-  void finish_all(std::chrono::seconds grace);
+  void finish_all(std::chrono::milliseconds grace);
 
  private:
   [[noreturn]] void serve_child(const AcceptedClient& connection, ModelContext& context);
@@ -100,7 +100,7 @@ void Children::collect() {
   }
 }
 
-void Children::finish_all(std::chrono::seconds grace) {
+void Children::finish_all(std::chrono::milliseconds grace) {
   for (const pid_t pid : running_) ::kill(pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (!running_.empty() && std::chrono::steady_clock::now() < deadline) {
@@ -109,7 +109,7 @@ void Children::finish_all(std::chrono::seconds grace) {
     collect();
   }
   if (!running_.empty()) {
-    log::error("stopping: killing {} children still busy after {} s", running_.size(), grace.count());
+    log::error("stopping: killing {} children still busy after {:g} s", running_.size(), std::chrono::duration<double>(grace).count());
     for (const pid_t pid : running_) ::kill(pid, SIGKILL);
     for (const pid_t pid : running_) {
       while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}

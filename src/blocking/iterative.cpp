@@ -14,12 +14,12 @@ void run_iterative(ModelContext& context) {
     if (!connection) continue;
     serve_client(*connection, context.reply, context.limits, context.stop.fd(), context.counters);
   }  // the served connection closed at the end of each turn
-  // One after another, so each gets what is left of one --shutdown-timeout
-  // (the stop's bound) rather than a whole one.
-  const auto deadline = std::chrono::steady_clock::now() + context.limits.shutdown_timeout;
+  // One after another, so each gets what is left of the one --shutdown-timeout
+  // that began with the signal (the client served then has used some of it).
+  const auto deadline = context.stop.requested_at() + context.limits.shutdown_timeout;
   accept_queued(context.listener.get(), context.stop.fd(), [&](AcceptedClient connection) {
     SessionLimits limits = context.limits;
-    limits.shutdown_timeout = std::max(std::chrono::seconds(0), std::chrono::ceil<std::chrono::seconds>(
+    limits.shutdown_timeout = std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(
                                            deadline - std::chrono::steady_clock::now()));
     serve_client(connection, context.reply, limits, context.stop.fd(), context.counters);
   });

@@ -12,10 +12,10 @@ namespace {
 constexpr const char* kDescription =
     "gotit-blocking: a TCP line server in the classic blocking style. Every line\n"
     "(at most 255 bytes) gets \"Got it!\" (or itself, with --reply echo).\n"
-    "SIGINT/SIGTERM: stop accepting, answer what was received, FIN after the last reply,\n"
-    "wait for each client to close (at most --shutdown-timeout), exit 0 with a summary;\n"
-    "a second signal ends the process at once. (--model iterative: clients still in\n"
-    "the accept queue are refused.)\n"
+    "SIGINT/SIGTERM: stop accepting (the clients already queued are taken too),\n"
+    "answer what was received, FIN after the last reply, wait for each client to\n"
+    "close (at most --shutdown-timeout in all), exit 0 with a summary; a second\n"
+    "signal kills the process at once, by that signal, with no summary.\n"
     "Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.";
 
 int serve(const gotit::BlockingOptions& options) {

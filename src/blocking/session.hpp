@@ -28,7 +28,7 @@ struct SessionLimits {
   // then cannot stretch it).
   std::chrono::seconds write_timeout{kSlowReaderTimeout};
   // From the moment the session sees the stop: answering, lingering, all of it.
-  std::chrono::seconds shutdown_timeout{kDefaultShutdownTimeout};
+  std::chrono::milliseconds shutdown_timeout{kDefaultShutdownTimeout};
   bool trace = false;  // --trace: a line per event (common/trace.hpp)
 };
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <ctime>
 
 namespace gotit::blocking {
 namespace {
@@ -15,10 +16,12 @@ namespace {
 // for. Lock-free, so safe in a handler.
 std::atomic<int> stop_write_fd{-1};
 std::atomic<int> stop_requests{0};
+std::atomic<long long> first_stop_ns{0};  // CLOCK_MONOTONIC; 0: no stop yet
 // Off in a forked child: a Ctrl-C reaches it and the parent forwards another
 // stop; the child's own stop is bounded by --shutdown-timeout anyway.
 std::atomic<bool> second_stops_at_once{true};
 static_assert(std::atomic<int>::is_always_lock_free);
+static_assert(std::atomic<long long>::is_always_lock_free);
 
 extern "C" void on_stop_signal(int signal) {
   if (stop_requests.fetch_add(1) > 0 && second_stops_at_once.load()) {
@@ -29,6 +32,12 @@ extern "C" void on_stop_signal(int signal) {
     return;
   }
   const int saved_errno = errno;  // the interrupted code may be about to read errno
+  // clock_gettime is async-signal-safe; steady_clock is CLOCK_MONOTONIC.
+  timespec now{};
+  long long unset = 0;
+  if (::clock_gettime(CLOCK_MONOTONIC, &now) == 0) {
+    first_stop_ns.compare_exchange_strong(unset, now.tv_sec * 1'000'000'000LL + now.tv_nsec);
+  }
   const int fd = stop_write_fd.load();
   // Non-blocking: a second Ctrl-C on a full pipe must not hang the handler.
   if (fd >= 0 && ::write(fd, "!", 1) < 0) {
@@ -79,7 +88,14 @@ void StopSignal::open_pipe() {
 
 void StopSignal::renew_after_fork() {
   second_stops_at_once.store(false);
+  first_stop_ns.store(0);
   open_pipe();
+}
+
+std::chrono::steady_clock::time_point StopSignal::requested_at() const {
+  const long long ns = first_stop_ns.load();
+  if (ns == 0) return std::chrono::steady_clock::now();
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
 }
 
 bool StopSignal::requested() const {

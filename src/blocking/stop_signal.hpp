@@ -11,6 +11,8 @@
 // be called from any thread.
 #pragma once
 
+#include <chrono>
+
 #include "gotit/common/net.hpp"
 
 namespace gotit::blocking {
@@ -25,6 +27,9 @@ class StopSignal {
   // Readable once a stop was requested.
   int fd() const { return read_end_.get(); }
   bool requested() const;
+  // When the first stop signal came (steady clock): the stop's one
+  // --shutdown-timeout runs from then. Now, if none came yet.
+  std::chrono::steady_clock::time_point requested_at() const;
 
   // In a forked child: a pipe of its own, so that a signal to one child does
   // not stop its siblings and the parent; and no stop at once on a second

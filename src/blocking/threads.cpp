@@ -32,7 +32,7 @@ class ConnectionThreads {
   void join_finished();
   // Waits up to `grace` for every connection to end, cuts off the rest with
   // shutdown() (a blocked read or write then returns), joins them all.
-  void finish_all(std::chrono::seconds grace);
+  void finish_all(std::chrono::milliseconds grace);
 
  private:
   struct Entry {
@@ -85,11 +85,11 @@ void ConnectionThreads::join_finished() {
   for (Entry& entry : finished) entry.thread.join();  // outside the lock: the thread may still be unlocking
 }
 
-void ConnectionThreads::finish_all(std::chrono::seconds grace) {
+void ConnectionThreads::finish_all(std::chrono::milliseconds grace) {
   {
     std::unique_lock lock(mutex_);
     if (!ended_.wait_for(lock, grace, [this] { return running_ == 0; }) && grace.count() > 0) {
-      log::error("stopping: cutting off {} connections still busy after {} s", running_, grace.count());
+      log::error("stopping: cutting off {} connections still busy after {:g} s", running_, std::chrono::duration<double>(grace).count());
     }
     if (running_ > 0) {
       for (Entry& entry : entries_) {

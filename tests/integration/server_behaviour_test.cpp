@@ -357,7 +357,7 @@ std::optional<int> summary_count(const std::string& err, const std::string& what
 }
 
 // One request answered: the server has accepted `client` (the iterative
-// model refuses, at a stop, the clients still in its accept queue).
+// model serves one client at a time).
 void check_served(TestClient& client, const std::string& expected_reply) {
   client.send("served?\n");
   REQUIRE(client.read_line() == expected_reply);
@@ -432,6 +432,31 @@ TEST_CASE("stop: a client that never reads is cut at --shutdown-timeout") {
   INFO("stderr: " << server.process.stderr_text());
   CHECK(summary_count(server.process.stderr_text(), "cut") == 1);
   CHECK(summary_count(server.process.stderr_text(), "drained") == 0);
+}
+
+// The bound is the stop's, not each client's: in the iterative model the
+// clients queued behind the one being served get only what it left of it.
+TEST_CASE("stop: one --shutdown-timeout bounds the queued clients too") {
+  Server server({"--shutdown-timeout", "3"});
+  TestClient served(server.port);
+  check_served(served, "Got it!\n");
+  TestClient queued_1(server.port);
+  TestClient queued_2(server.port);
+  queued_1.send("queued\n");
+  queued_2.send("queued\n");
+  if (!concurrent()) CHECK(silent_for(queued_1, 300ms));
+  const auto signalled = std::chrono::steady_clock::now();
+  server.process.send_signal(SIGTERM);
+  // None of them closes: each is answered, gets FIN, and is cut at the bound.
+  CHECK(served.read_until_close().empty());
+  CHECK(queued_1.read_until_close() == "Got it!\n");
+  CHECK(queued_2.read_until_close() == "Got it!\n");
+  const auto status = server.process.wait(15s);
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(took >= 2900ms);
+  CHECK(took < 5s);  // 6 s and more when each queued client had a bound of its own
 }
 
 // A deadline for the whole batch of replies to one read: a client that takes
