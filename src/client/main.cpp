@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("-n,--count", options.count, "With --message: send it N times, pipelined (default 1)")->type_name("N");
   app.add_option("-t,--timeout", options.timeout, "Seconds to wait to connect, and for each reply (default 10)")->type_name("SECONDS");
   app.set_version_flag("--version", gotit::kVersion);
-  if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
+  // An empty --message is the protocol's empty line, a message like any other.
+  if (const auto code = gotit::parse_command_line(app, argc, argv, {"--message"})) return *code;
   try {
     return talk(options);
   } catch (const gotit::UsageError& error) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
@@ -32,7 +33,7 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                              "for peers to close, then cut the rest (default {})",
                              options.shutdown_timeout.count()))->type_name("SECONDS");
   app.add_flag("-v,--verbose", options.verbose,
-               "-v logs connection events, -vv every message (\"Here is the message: ...\")");
+               "Log more: -v connection events, -vv every message too (\"Here is the message: ...\")");
   app.add_flag("--trace", options.trace,
                "One line per connection event on stderr, for watching one or two connections: "
                "what woke the server, what each read/recv and send returned, each framed message, each state "
@@ -41,6 +42,7 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
 }
 
 void finish_server_options(const ServerOptionText& text, ServerOptions& options) {
+  if (!text.positional_port.empty()) parse_port(text.positional_port);  // a stray word: say it is no port
   if (!text.positional_port.empty() && !text.port.empty() &&
       text.positional_port != text.port) {
     throw UsageError(fmt::format("two different ports given: '{}' and --port '{}'",
@@ -82,9 +84,29 @@ int run_tool(const CLI::App& app, const std::function<int()>& body) {
   }
 }
 
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+namespace {
+
+// The programs keep most option values as text and read an empty one as
+// "not given", so "--port ''" would silently mean the default.
+void reject_empty_values(const CLI::App& app, std::initializer_list<std::string_view> may_be_empty) {
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->get_type_size_max() == 0) continue;  // a flag
+    const std::string name = option->get_name();
+    if (std::find(may_be_empty.begin(), may_be_empty.end(), name) != may_be_empty.end()) continue;
+    for (const std::string& value : option->results()) {
+      if (value.empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", name));
+    }
+  }
+  for (const CLI::App* subcommand : app.get_subcommands()) reject_empty_values(*subcommand, may_be_empty);
+}
+
+}  // namespace
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
+                                      std::initializer_list<std::string_view> may_be_empty) {
   try {
     app.parse(argc, argv);
+    reject_empty_values(app, may_be_empty);
   } catch (const CLI::CallForVersion&) {
     std::cout << app.get_name() << ' ' << kVersion << '\n';
     return 0;
@@ -96,6 +118,10 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& failure) {
     print_error(app, failure.what());
+    fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
+    return 2;
+  } catch (const UsageError& error) {
+    print_error(app, error.what());
     fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
     return 2;
   }

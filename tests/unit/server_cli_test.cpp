@@ -31,6 +31,7 @@ TEST_CASE("the port is positional or --port") {
   CHECK(parse({"4002", "--port", "4002"}).options.listen.port == 4002);
   CHECK(parse({"4002", "--port", "4003"}).error ==
         "two different ports given: '4002' and --port '4003'");
+  CHECK(parse({"extra", "--port", "4003"}).error == "port must be 0..65535, got 'extra'");
 }
 
 TEST_CASE("bad values get one clear message each") {
@@ -44,6 +45,9 @@ TEST_CASE("unknown options and missing values exit 2") {
   CHECK(parse({"--frobnicate"}).exit_code == 2);
   CHECK(parse({"--port"}).exit_code == 2);
   CHECK(parse({"1", "2"}).exit_code == 2);
+  CHECK(parse({"--port", ""}).exit_code == 2);  // not the default port
+  CHECK(parse({"--backlog", ""}).exit_code == 2);
+  CHECK(parse({""}).exit_code == 2);
 }
 
 TEST_CASE("-v counts") {

@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "gotit/common/net.hpp"
 #include "gotit/common/protocol.hpp"
@@ -44,8 +46,11 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
 
 // Parses argv. Returns an exit code when the program should stop now:
 // 0 after --help or --version, 2 after a usage error (printed as
-// "PROGRAM: error: ..."); nullopt when the program should run.
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+// "PROGRAM: error: ..."), which includes an option given an empty value
+// unless its name (as "--message") is in `may_be_empty`; nullopt when the
+// program should run.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
+                                      std::initializer_list<std::string_view> may_be_empty = {});
 
 // Runs a tool's body and maps what escapes it to an exit code, the same in
 // every program: a UsageError exits 2, any other exception 1, each printed
