@@ -64,6 +64,8 @@ std::string BlockingClient::request(std::string_view line) {
 }
 
 void BlockingClient::check_line(std::string_view line) {
+  // A '\r' at the end (a line from a CRLF file) is framing: the server drops it.
+  if (line.ends_with('\r')) line.remove_suffix(1);
   if (line.size() > kMaxMessageBytes) {
     throw ClientError(ClientFailure::too_long,
                       fmt::format("a line of {} bytes is longer than the server accepts ({} bytes)",

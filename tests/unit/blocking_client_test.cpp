@@ -125,6 +125,8 @@ TEST_CASE("library: a line longer than 255 bytes is refused before sending") {
   gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
   CHECK(failure_of([&] { client.send_line(std::string(256, 'x')); }) == ClientFailure::too_long);
   CHECK(client.request(std::string(255, 'x')) == "Got it!");
+  // 255 bytes and the '\r' of a CRLF line: the server drops the '\r'.
+  CHECK_NOTHROW(gotit::BlockingClient::check_line(std::string(255, 'x') + '\r'));
 }
 
 TEST_CASE("library: pipelined, fewer replies than requests is closed_early") {
