@@ -180,14 +180,19 @@ int run_compare(const CompareOptions& options, const std::string& command_line) 
 
   CompareReport report;
   report.machine = machine_description();
+  const std::string churn = options.churn_clients == 0
+                                ? std::string("off")
+                                : fmt::format("{} clients, a connection per request", options.churn_clients);
+  const std::string sweep = options.sweep_steps == 0
+                                ? std::string("off")
+                                : fmt::format("{} connections x depth {}, open loop at {} rates from {} to {} "
+                                              "requests/s, knee at p99 <= {} us",
+                                              kSweepConns, kSweepDepth, options.sweep_steps, options.sweep_from,
+                                              options.sweep_to, kCompareTargetP99Us);
   report.settings = fmt::format("{} s measured after {} s warm-up per scenario, replies missing after {} s; "
                                 "requests 'hello\\n' to gotit servers, 'version\\r\\n' to memcached, "
-                                "'PING\\r\\n' to redis; a fresh server per scenario; connection rate: {} clients, "
-                                "a connection per request; sweep: {} connections x depth {}, open loop at {} rates "
-                                "from {} to {} requests/s, knee at p99 <= {} us",
-                                options.duration_s, options.warmup_s, options.timeout_s, options.churn_clients,
-                                kSweepConns, kSweepDepth, options.sweep_steps, options.sweep_from, options.sweep_to,
-                                kCompareTargetP99Us);
+                                "'PING\\r\\n' to redis; a fresh server per scenario; connection rate: {}; sweep: {}",
+                                options.duration_s, options.warmup_s, options.timeout_s, churn, sweep);
   report.command = command_line;
   std::cout << "gotit-bench compare: " << report.machine << "\n" << report.settings << "\n" << std::flush;
 

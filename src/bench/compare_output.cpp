@@ -105,7 +105,13 @@ std::string latency_cell(const CompareRun& run, double p) {
   return measured(run) && h.count() ? fmt::format("{:.1f}", us(h.percentile(p))) : std::string("—");
 }
 
+bool has_scenario(const CompareReport& report, std::string_view scenario) {
+  return std::any_of(report.runs.begin(), report.runs.end(),
+                     [&](const CompareRun& run) { return run.scenario == scenario; });
+}
+
 std::string churn_markdown(const CompareReport& report) {
+  if (!has_scenario(report, "churn")) return "";  // --churn-clients 0
   std::string out =
       "\n## Connection rate\n\nEach client loops connect, one request, reply, close (FIN), from "
       "127.0.0.1-127.0.0.8. Latency is connect + request + reply. *bench limited*: the bench's one thread "
@@ -126,6 +132,7 @@ std::string churn_markdown(const CompareReport& report) {
 }
 
 std::string sweep_markdown(const CompareReport& report) {
+  if (!has_scenario(report, "sweep")) return "";  // --sweep-steps 0
   std::string out = fmt::format(
       "\n## Latency against offered load\n\nOpen loop: requests leave on a schedule and latency is timed from "
       "the scheduled send, so a server that falls behind is charged for its queue. The knee is the highest "

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <map>
 #include <set>
 #include <sstream>
@@ -349,8 +350,11 @@ std::vector<std::string> write_compare_plots(const std::string& dir, const Compa
   if (status != 0) {
     said.push_back(fmt::format("gnuplot failed ({}); see {}/plots.log", describe_wait_status(status), dir));
   } else {
-    said.push_back(fmt::format("plotted {0}/throughput, p99_vs_idle, memory, cpu_per_request, connections, "
-                               "p99_vs_rate (.png and .svg)", dir));
+    std::vector<std::string> plotted;
+    for (const auto& [name, table] : tables) {
+      if (drawable.count(name)) plotted.push_back(name);
+    }
+    said.push_back(fmt::format("plotted {}/{} (.png and .svg)", dir, fmt::join(plotted, ", ")));
   }
   return said;
 }

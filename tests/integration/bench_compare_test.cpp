@@ -201,3 +201,22 @@ TEST_CASE("compare measures the real servers and shows what the iterative model 
   CHECK(markdown.find("| reactor-epoll | 2 | ") != std::string::npos);  // connection rate, 2 clients
   CHECK(read(out / "plots.gp").find("NaN title \"blocking-iterative (could not be measured") != std::string::npos);
 }
+
+TEST_CASE("compare without the connection rate and the sweep claims neither") {
+  const TempDir dir;
+  const fs::path out = dir.path / "results";
+  const std::string server_dir = fs::path(GOTIT_GOTIT_REACTOR_BIN).parent_path().string();
+  const auto run = run_program(GOTIT_GOTIT_BENCH_BIN,
+                               {"compare", "--servers", "reactor-epoll", "--server-dir", server_dir, "--idle", "0",
+                                "--conns", "1", "--depth", "1", "--duration", "0.2", "--warmup", "0.1",
+                                "--churn-clients", "0", "--sweep-steps", "0", "--no-progress", "-o", out.string()},
+                               std::nullopt, std::chrono::seconds(60));
+  INFO(run.out << run.err);
+  REQUIRE(run.status.code == 0);
+  CHECK(run.out.find("connection rate: off; sweep: off") != std::string::npos);
+  const std::string markdown = read(out / "results.md");
+  CHECK(markdown.find("## Connection rate") == std::string::npos);
+  CHECK(markdown.find("## Latency against offered load") == std::string::npos);
+  CHECK(run.out.find("connections") == std::string::npos);  // not in the list of plots
+  CHECK(run.out.find("p99_vs_rate") == std::string::npos);
+}
