@@ -74,8 +74,7 @@ void check_request(const RunOptions& options) {
 }  // namespace
 
 void finish_run_options(const RunOptionText& text, RunOptions& options) {
-  options.port = parse_port(text.port);
-  if (options.port == 0) throw UsageError("port must be 1..65535, got '0'");
+  options.port = static_cast<std::uint16_t>(parse_count("port", text.port, 1, 65535));  // a server's: never 0
   check_range("--idle", options.idle, 0, 1e6);
   check_range("--conns", options.conns, 1, 1e5);
   check_range("--depth", options.depth, 1, 4096);

@@ -479,6 +479,7 @@ std::uint64_t worker_share(std::uint64_t total, std::size_t count, std::size_t i
 }
 
 int run_master(const ReactorOptions& options) {
+  require_backend(options.backend);
   const ServerCapacity capacity = raise_server_limits();
   std::uint64_t per_process = capacity.connections;
   // Each worker caps itself so (ReactorServer::size_capacity); the plan must know.

@@ -119,7 +119,9 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
     options.stats_interval =
         std::chrono::seconds(parse_count("stats-interval", text.stats_interval, 0, kDay));
   }
-  if (!text.agent_port.empty()) options.agent_port = parse_port(text.agent_port);
+  if (!text.agent_port.empty()) {
+    options.agent_port = static_cast<std::uint16_t>(parse_count("agent-port", text.agent_port, 0, 65535));
+  }
   if (!text.stop_grace.empty()) {
     options.stop_grace = std::chrono::seconds(parse_count("stop-grace", text.stop_grace, 0, kDay));
   }

@@ -29,24 +29,28 @@ EventConfigPtr make_config(Backend backend) {
   // The backend is chosen here, not by EVENT_NO* environment variables.
   event_config_set_flag(config.get(), EVENT_BASE_FLAG_IGNORE_ENV);
   if (backend == Backend::automatic) return config;
+  require_backend(backend);
   const std::string_view wanted = to_string(backend);
-  bool supported = false;
-  std::string names;
   for (const char** method = event_get_supported_methods(); *method; ++method) {
-    names += names.empty() ? *method : fmt::format(", {}", *method);
-    if (wanted == *method) {
-      supported = true;
-    } else if (event_config_avoid_method(config.get(), *method) != 0) {
+    if (wanted != *method && event_config_avoid_method(config.get(), *method) != 0) {
       throw SystemError("event_config_avoid_method", ENOMEM);
     }
-  }
-  if (!supported) {
-    throw UsageError(fmt::format("backend {} is not available here (available: {})", wanted, names));
   }
   return config;
 }
 
 }  // namespace
+
+void require_backend(Backend backend) {
+  if (backend == Backend::automatic) return;
+  const std::string_view wanted = to_string(backend);
+  std::string names;
+  for (const char** method = event_get_supported_methods(); *method; ++method) {
+    if (wanted == *method) return;
+    names += names.empty() ? *method : fmt::format(", {}", *method);
+  }
+  throw UsageError(fmt::format("backend {} is not available here (available: {})", wanted, names));
+}
 
 // --- set-up -----------------------------------------------------------------
 

@@ -187,6 +187,16 @@ TEST_CASE("--workers auto runs at least one worker per core") {
   CHECK(status->code == 0);
 }
 
+TEST_CASE("a backend missing here is one usage error before any worker starts") {
+  auto args = workers_args("2");
+  args.insert(args.end(), {"--backend", "kqueue"});  // BSD and macOS only
+  const auto run = gotit::test::run_program(kReactor, args, std::nullopt, 10s);
+  INFO(run.err);
+  CHECK(run.status.code == 2);
+  CHECK(run.err.find("backend kqueue is not available here") != std::string::npos);
+  CHECK(run.err.find("worker") == std::string::npos);
+}
+
 // full_listener.cpp: a worker at its share of --max-conns closes its
 // listening socket, so the kernel sends new clients to the other; when every
 // worker is full, connecting is refused; once peers leave, each worker

@@ -61,7 +61,8 @@ TEST_CASE("--size makes a line of that many bytes") {
 }
 
 TEST_CASE("bad run options get a clear message") {
-  CHECK(parse({"--port", "0"}).error.find("port") != std::string::npos);
+  CHECK(parse({"--port", "0"}).error == "port must be 1..65535, got '0'");
+  CHECK(parse({"--port", "70000"}).error == "port must be 1..65535, got '70000'");
   CHECK(parse({"--conns", "0"}).error.find("--conns") != std::string::npos);
   CHECK(parse({"--depth", "5000"}).error.find("--depth") != std::string::npos);
   CHECK(parse({"--request", "x", "--size", "3"}).error.find("not both") != std::string::npos);

@@ -29,6 +29,10 @@ namespace gotit {
 // below FD_SETSIZE. This is how many peers that leaves.
 std::uint64_t select_connection_cap(const ServerCapacity& capacity);
 
+// Throws UsageError naming the backends libevent has here when `backend`
+// is not one of them. The master checks before it starts any worker.
+void require_backend(Backend backend);
+
 // Owns the event_base and everything registered on it: the listener (and
 // the listening socket), the signal and timer events, the self-pipe behind
 // request_stop(), and -- through ServingContext -- every connection.
