@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -95,13 +97,16 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
   if (!text.reply.empty() && !text.reply_delim.empty()) {
     throw UsageError("give --reply or --reply-delim, not both");
   }
+  if (!text.expect.empty() && (!text.reply.empty() || !text.reply_delim.empty())) {
+    throw UsageError("--expect is for gotit servers, --reply and --reply-delim for others: give one");
+  }
   if (!text.reply.empty()) {
     options.expect = ExpectKind::text;
     options.reply = unescape(text.reply);
   } else if (!text.reply_delim.empty()) {
     options.expect = ExpectKind::delimited;
     options.reply_delim = unescape(text.reply_delim);
-  } else if (text.expect == "gotit") {
+  } else if (text.expect.empty() || text.expect == "gotit") {
     options.expect = ExpectKind::gotit;
   } else if (text.expect == "echo") {
     options.expect = ExpectKind::echo;
@@ -112,6 +117,9 @@ void finish_run_options(const RunOptionText& text, RunOptions& options) {
   options.sequence_tags = options.expect == ExpectKind::echo && !text.size.empty() &&
                           options.request.size() >= kSequenceTagBytes + 1;
   if (options.server_pid < 0) throw UsageError("--server-pid must be a process id");
+  if (options.server_pid > 0 && ::kill(options.server_pid, 0) != 0 && errno == ESRCH) {
+    throw UsageError(fmt::format("--server-pid {}: no such process", options.server_pid));
+  }
   if (!text.source_addrs.empty()) options.source_addrs = parse_source_addrs(text.source_addrs);
   finish_run_extras(options);
 }

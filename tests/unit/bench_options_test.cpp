@@ -68,6 +68,8 @@ TEST_CASE("bad run options get a clear message") {
   CHECK(parse({"--request", "x", "--size", "3"}).error.find("not both") != std::string::npos);
   CHECK(parse({"--reply", "a", "--reply-delim", "b"}).error.find("not both") != std::string::npos);
   CHECK(parse({"--expect", "nope"}).error.find("--expect") != std::string::npos);
+  CHECK(parse({"--reply", "X", "--expect", "echo"}).error.find("give one") != std::string::npos);
+  CHECK(parse({"--server-pid", "999999999"}).error == "--server-pid 999999999: no such process");
   CHECK(parse({"--request", "no newline"}).error.find("must end with") != std::string::npos);
   CHECK(parse({"--duration", "-1"}).error.find("--duration") != std::string::npos);
   CHECK(parse({"--source-addrs", "127.0.0.9-127.0.0.1"}).error.find("range") != std::string::npos);

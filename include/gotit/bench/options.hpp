@@ -93,7 +93,7 @@ struct RunOptionText {
   std::string port = "3000";
   std::string request;
   std::string size;
-  std::string expect = "gotit";
+  std::string expect;  // empty: not given (gotit)
   std::string reply;
   std::string reply_delim;
   std::string source_addrs;
