@@ -105,14 +105,27 @@ IdleCostBaseline measure_idle_baseline(pid_t server_pid) {
   return baseline;
 }
 
+namespace {
+
+// Slab is machine-wide: what the rest of the machine frees meanwhile can
+// outweigh a small pool's growth, and a negative cost would be nonsense.
+std::string slab_per_connection(const KernelMemory& before, const KernelMemory& now, int held) {
+  const double bytes = per(now.slab_bytes, before.slab_bytes, held);
+  if (bytes >= 0) return fmt::format("Slab {:.0f} B per connection held", bytes);
+  return fmt::format("Slab not measurable (it fell while {} connections opened: other activity outweighs them)",
+                     held);
+}
+
+}  // namespace
+
 std::string format_idle_cost(const IdleCostBaseline& before, pid_t server_pid, int held) {
   const KernelMemory now = read_kernel_memory();
   std::string out = fmt::format(
-      "idle kernel   TCP socket memory {:.0f} B, Slab {:.0f} B per connection held (both ends, "
+      "idle kernel   TCP socket memory {:.0f} B, {} (both ends, "
       "machine-wide: {:.1f} -> {:.1f} MiB, {:.1f} -> {:.1f} MiB)\n",
-      per(now.tcp_bytes, before.kernel.tcp_bytes, held),
-      per(now.slab_bytes, before.kernel.slab_bytes, held), before.kernel.tcp_bytes / 1048576.0,
-      now.tcp_bytes / 1048576.0, before.kernel.slab_bytes / 1048576.0, now.slab_bytes / 1048576.0);
+      per(now.tcp_bytes, before.kernel.tcp_bytes, held), slab_per_connection(before.kernel, now, held),
+      before.kernel.tcp_bytes / 1048576.0, now.tcp_bytes / 1048576.0, before.kernel.slab_bytes / 1048576.0,
+      now.slab_bytes / 1048576.0);
   if (server_pid <= 0 || !before.server) return out;
   if (const auto after = sample_process_tree(server_pid)) {
     out += fmt::format("idle server   RSS {:.0f} B per connection held ({:.1f} -> {:.1f} MiB over {} "

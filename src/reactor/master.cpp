@@ -189,7 +189,7 @@ class Master {
   bool failed_ = false;           // a worker's stop was not graceful
   std::uint64_t total_conns_ = 0;  // --max-conns, or what the workers hold at the file limit
   std::uint64_t restarts_ = 0;
-  std::uint64_t peak_ = 0;        // most open at once, sampled every tick
+  std::uint64_t peak_ = 0;        // most open at once: sampled every tick, or a dead worker's own
   std::chrono::seconds stats_interval_;  // --stats-interval: the master prints the totals
   Clock::time_point next_stats_;
   ReactorStats last_stats_;       // totals at the last stats line
@@ -360,6 +360,7 @@ void Master::retire(std::size_t index, int status) {
   const pid_t pid = std::exchange(worker.pid, 0);
   ReactorStats& slot = shared_[index];
   const std::uint64_t open = slot.open.get();
+  peak_ = std::max(peak_, slot.peak.get());  // see totals()
   add_stats(slot, retired_);
   retired_.open.subtract(open);
   copy_stats(ReactorStats{}, slot);  // the new worker counts from zero
@@ -446,11 +447,17 @@ std::size_t Master::running() const {
 }
 
 // Dead workers' counters plus the running workers' live ones; `peak` is the
-// most connections open at once over all workers, as sampled each tick.
+// most connections open at once over all workers as sampled each tick, or
+// one worker's own peak if larger: connections that come and go between
+// two ticks are seen there (a lower bound: the workers peak apart).
 void Master::totals(ReactorStats& all) const {
   add_stats(retired_, all);
-  for (std::size_t i = 0; i < count_; ++i) add_stats(shared_[i], all);
-  all.peak.set(std::max(peak_, all.open.get()));
+  std::uint64_t peak = peak_;
+  for (std::size_t i = 0; i < count_; ++i) {
+    add_stats(shared_[i], all);
+    peak = std::max(peak, shared_[i].peak.get());
+  }
+  all.peak.set(std::max(peak, all.open.get()));
 }
 
 int Master::poll_timeout() const {

@@ -167,6 +167,24 @@ TEST_CASE("SIGTERM to the master: every client gets its replies and a FIN, maste
   CHECK(master.stderr_text().find("stopped: accepted 50,") != std::string::npos);
 }
 
+// The master samples the total every 100 ms; a connection that comes and
+// goes between two samples still shows in the peak, by its worker's own.
+TEST_CASE("the summary's peak counts a connection shorter than the master's tick") {
+  ChildProcess master(kReactor, workers_args("2"));
+  const std::uint16_t port = master.wait_for_port();
+  wait_for_workers(master.pid(), 2);
+  {
+    TestClient client(port);
+    client.send("brief\n");
+    REQUIRE(client.read_line() == "Got it!\n");
+  }
+  master.send_signal(SIGTERM);
+  const auto status = master.wait(20s);
+  REQUIRE(status);
+  INFO(master.stderr_text());
+  CHECK(master.stderr_text().find("peak connections 1,") != std::string::npos);
+}
+
 TEST_CASE("no orphans: workers stop when the master is killed") {
   ChildProcess master(kReactor, workers_args("2"));
   master.wait_for_port();
