@@ -19,6 +19,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "gotit/common/log.hpp"
@@ -165,7 +166,7 @@ class Master {
   void reap();
   void retire(std::size_t index, int status);
   void restart_due();
-  void begin_stop(int signal);
+  void begin_stop(int signal, std::string_view why);
   void tick();
   void print_stats_line(const ReactorStats& all);
   std::size_t running() const;
@@ -317,7 +318,7 @@ void Master::handle_signals() {
         log::info("{}; {} of {} workers running, {} restarts", format_stats(all), running(),
                   count_, restarts_);
       } else {
-        begin_stop(signal);
+        begin_stop(signal, signal == SIGINT ? "SIGINT" : "SIGTERM");
       }
     }
   }
@@ -339,7 +340,7 @@ void Master::handle_ready() {
     log::error("only {} of {} workers listened within {} s; stopping", ready_at_start_, count_,
                std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout).count());
     failed_ = true;
-    begin_stop(SIGTERM);
+    begin_stop(SIGTERM, "workers missing");
   }
 }
 
@@ -376,7 +377,7 @@ void Master::retire(std::size_t index, int status) {
     log::error("worker {} (pid {}) {} before it listened; stopping", index, pid,
                describe_exit(status));
     failed_ = true;
-    begin_stop(SIGTERM);
+    begin_stop(SIGTERM, "a worker failed");
     return;
   }
   const Clock::time_point now = Clock::now();
@@ -399,11 +400,11 @@ void Master::restart_due() {
 // Forward the stop to every worker: the first makes each stop gracefully,
 // a second makes each stop at once (as for the single-process server), or,
 // during --stop-grace, ends the grace.
-void Master::begin_stop(int signal) {
+void Master::begin_stop(int signal, std::string_view why) {
   ++stop_signals_;
   if (agent_) agent_->begin_drain();  // before the workers hear of it, as in one process
-  log::info("{}: {} {} workers", strsignal(signal),
-            stop_signals_ == 1 ? "gracefully stopping" : "passing a second stop to", running());
+  log::info("{}: {} {}", why,
+            stop_signals_ == 1 ? "gracefully stopping" : "passing a second stop to", log::count(running(), "worker"));
   for (const Worker& worker : workers_) {
     if (worker.pid > 0 && ::kill(worker.pid, signal == SIGINT ? SIGINT : SIGTERM) != 0) {
       log::error("kill worker pid {}: {}", worker.pid, std::strerror(errno));

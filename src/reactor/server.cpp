@@ -133,7 +133,7 @@ void ReactorServer::size_capacity(const ServerCapacity& capacity) {
                 "connections capped at {}", FD_SETSIZE, max_conns_);
     }
   }
-  if (max_conns_ != fits) log::info("up to {} connections", max_conns_);
+  if (max_conns_ != fits) log::info("up to {}", log::count(max_conns_, "connection"));
 }
 
 void ReactorServer::start_listening() {
@@ -219,7 +219,7 @@ void ReactorServer::stop(std::string_view why) {
     event_base_loopbreak(base_.get());
     return;
   }
-  log::info("{}: stopping; flushing {} connections", why, context_.stats.open.get());
+  log::info("{}: stopping; flushing {}", why, log::count(context_.stats.open.get(), "connection"));
   context_.stopping = true;
   accept_queued();
   listener_.reset();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace gotit::log {
@@ -17,6 +18,11 @@ bool enabled(Level level);
 // Text put before every line from now on ("worker 3: "); empty by default.
 void set_prefix(std::string_view prefix);
 void write_line(std::string_view line);
+
+// "1 connection", "2 connections": a count and its noun, for log lines.
+inline std::string count(unsigned long long n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
 
 template <typename... Args>
 void at(Level level, fmt::format_string<Args...> format, Args&&... args) {
