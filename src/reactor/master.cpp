@@ -226,9 +226,9 @@ Master::Master(const ReactorOptions& options, std::uint64_t per_process, std::si
   }
   // The master holds no connections: it says the total; each worker logs
   // its own capacity line.
-  log::info("{} workers{} on port {}: up to {} connections in all ({} per worker)", count_,
-            options.workers == 0 ? fmt::format(" (auto: {} cores, {} connections per process)",
-                                               cores, per_process)
+  log::info("{}{} on port {}: up to {} connections in all ({} per worker)", log::count(count_, "worker"),
+            options.workers == 0 ? fmt::format(" (auto: {}, {} connections per process)",
+                                               log::count(cores, "core"), per_process)
                                  : std::string(),
             plan_.options.server.listen.port, in_all,
             least == most ? fmt::format("{}", most) : fmt::format("{}-{}", least, most));
