@@ -4,8 +4,10 @@
 // Thin: parse options, call the library, map errors to exit codes
 // (0 clean, 1 the run failed or found wrong/missing replies, 2 usage).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <iostream>
+#include <string_view>
 
 #include "gotit/bench/compare.hpp"
 #include "gotit/bench/driver.hpp"
@@ -15,6 +17,7 @@
 #include "gotit/bench/sweep.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/common/server_cli.hpp"
+#include "gotit/version.hpp"
 
 namespace {
 
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   CLI::App app("gotit-bench: an event-driven load generator for line servers", "gotit-bench");
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print the help of every subcommand and exit");
+  app.set_version_flag("--version", gotit::kVersion);
   CLI::App* run = app.add_subcommand("run", "Measure one running server");
   gotit::RunOptions run_options;
   gotit::RunOptionText run_text;
@@ -52,6 +56,17 @@ int main(int argc, char** argv) {
   gotit::CompareOptions compare_options;
   gotit::add_compare_options(*compare, compare_options);
 
+  // CLI11 answers an unknown first word with only "A subcommand is required".
+  if (argc > 1) {
+    const std::string_view first = argv[1];
+    bool known = first == "-h" || first == "--help" || first == "--help-all" || first == "--version";
+    for (const CLI::App* subcommand : {run, sweep, compare}) known = known || first == subcommand->get_name();
+    if (!known) {
+      gotit::print_error(app, fmt::format("unknown subcommand '{}': give run, sweep or compare first", first));
+      fmt::print(stderr, "Run 'gotit-bench --help' for usage.\n");
+      return 2;
+    }
+  }
   if (const auto code = gotit::parse_command_line(app, argc, argv)) return *code;
   return gotit::run_tool(app, [&] {
     gotit::ignore_sigpipe();

@@ -203,6 +203,8 @@ std::string unescape(std::string_view text) {
              hex_value(text[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
+    } else if (next == 'x') {
+      throw UsageError(fmt::format("'\\x' needs two hex digits (\\x0a) in '{}'", text));
     } else {
       throw UsageError(fmt::format("unknown escape '\\{}' in '{}'", next, text));
     }

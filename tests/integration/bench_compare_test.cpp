@@ -220,3 +220,12 @@ TEST_CASE("compare without the connection rate and the sweep claims neither") {
   CHECK(run.out.find("connections") == std::string::npos);  // not in the list of plots
   CHECK(run.out.find("p99_vs_rate") == std::string::npos);
 }
+
+TEST_CASE("gotit-bench names an unknown subcommand, and has --version") {
+  const auto unknown = run_program(GOTIT_GOTIT_BENCH_BIN, {"bogus"});
+  CHECK(unknown.status.code == 2);
+  CHECK(unknown.err.find("unknown subcommand 'bogus'") != std::string::npos);
+  const auto version = run_program(GOTIT_GOTIT_BENCH_BIN, {"--version"});
+  CHECK(version.status.code == 0);
+  CHECK(version.out.find("gotit-bench ") == 0);
+}
