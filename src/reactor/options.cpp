@@ -121,6 +121,10 @@ void finish_reactor_options(const ReactorOptionText& text, ReactorOptions& optio
   }
   if (!text.agent_port.empty()) {
     options.agent_port = static_cast<std::uint16_t>(parse_count("agent-port", text.agent_port, 0, 65535));
+    if (*options.agent_port != 0 && *options.agent_port == options.server.listen.port) {
+      throw UsageError(fmt::format("--agent-port {} is the port clients use: give it a port of its own",
+                                   *options.agent_port));
+    }
   }
   if (!text.stop_grace.empty()) {
     options.stop_grace = std::chrono::seconds(parse_count("stop-grace", text.stop_grace, 0, kDay));

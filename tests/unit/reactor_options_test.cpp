@@ -79,4 +79,5 @@ TEST_CASE("the load balancer options: no agent port and no grace unless asked") 
   CHECK(parsed.options.stop_grace.count() == 5);
   CHECK(parse({"--stop-grace", "-1"}).error == "stop-grace must be 0..86400, got '-1'");
   CHECK(parse({"--agent-port", "70000"}).error == "agent-port must be 0..65535, got '70000'");
+  CHECK(parse({"--port", "3999", "--agent-port", "3999"}).error.find("the port clients use") != std::string::npos);
 }
