@@ -76,7 +76,9 @@ void Children::serve_child(const AcceptedClient& connection, ModelContext& conte
   Counters mine;
   serve_client(connection, context.reply, context.limits, context.stop.fd(), mine);
   const ServerTotals totals = mine.snapshot();
-  if (::write(report_write_.get(), &totals, sizeof totals) < 0) {
+  // EPIPE: the parent is gone (a second stop signal ended it at once), and
+  // with it whoever would have read the report.
+  if (::write(report_write_.get(), &totals, sizeof totals) < 0 && errno != EPIPE) {
     log::error("child {}: write report: {}", getpid(), std::strerror(errno));
   }
   // _exit: the parent's atexit handlers and buffers are not ours to run.

@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
   return gotit::run_tool(app, [&] {
     gotit::finish_reactor_options(text, options);
     gotit::log::set_verbosity(options.server.verbose);
+    if (options.stop_grace.count() > 0 && !options.agent_port) {
+      gotit::log::info("note: --stop-grace without --agent-port: a stop keeps accepting for {} s, but no "
+                       "agent tells a load balancer to stop sending clients meanwhile",
+                       options.stop_grace.count());
+    }
     if (options.workers != 1) return gotit::run_master(options);
     gotit::ReactorServer server(options);
     gotit::announce_listening(server.listening_fd());
