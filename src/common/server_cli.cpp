@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <utility>
 
 #include "gotit/version.hpp"
 
@@ -100,7 +101,46 @@ void reject_empty_values(const CLI::App& app, std::initializer_list<std::string_
   for (const CLI::App* subcommand : app.get_subcommands()) reject_empty_values(*subcommand, may_be_empty);
 }
 
+const CLI::Option* find_option(const CLI::App& app, const std::string& name) {
+  if (const CLI::Option* option = app.get_option_no_throw(name)) return option;
+  for (const CLI::App* subcommand : app.get_subcommands({})) {
+    if (const CLI::Option* option = find_option(*subcommand, name)) return option;
+  }
+  return nullptr;
+}
+
+// Splits "HEAD<separator>TAIL" when the text starts with `head` (or any
+// HEAD when `head` is empty) and contains the separator.
+std::optional<std::pair<std::string, std::string>> split_message(std::string_view text, std::string_view head,
+                                                                 std::string_view separator) {
+  if (!text.starts_with(head)) return std::nullopt;
+  text.remove_prefix(head.size());
+  const auto at = text.find(separator);
+  if (at == std::string_view::npos) return std::nullopt;
+  return std::pair{std::string(text.substr(0, at)), std::string(text.substr(at + separator.size()))};
+}
+
 }  // namespace
+
+std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& failure) {
+  const std::string_view message = failure.what();
+  if (dynamic_cast<const CLI::ConversionError*>(&failure) != nullptr) {
+    if (const auto parts = split_message(message, "Could not convert: ", " = ")) {
+      const auto& [name, value] = *parts;
+      const CLI::Option* option = find_option(app, name);
+      const std::string kind = option == nullptr ? "" : option->get_type_name();
+      const bool whole = kind == "N" || kind == "PID";
+      return fmt::format("{} takes {} ({}), got '{}'", name, whole ? "a whole number" : "a number",
+                         kind.empty() ? "see --help" : kind, value);
+    }
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&failure) != nullptr) {
+    if (const auto parts = split_message(message, "", ": At Most 1 required but received ")) {
+      return fmt::format("{} was given {} times; give it once", parts->first, parts->second);
+    }
+  }
+  return std::string(message);
+}
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       std::initializer_list<std::string_view> may_be_empty) {
@@ -117,7 +157,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
     std::cout << app.help();
     return 0;
   } catch (const CLI::ParseError& failure) {
-    print_error(app, failure.what());
+    print_error(app, describe_parse_error(app, failure));
     fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
     return 2;
   } catch (const UsageError& error) {

@@ -60,3 +60,37 @@ TEST_CASE("--help and --version exit 0") {
   CHECK(parse({"--help"}).exit_code == 0);
   CHECK(parse({"--version"}).exit_code == 0);
 }
+
+namespace {
+
+// The message parse_command_line prints for `args` given to an app with a
+// whole-number, a seconds and a text option, as gotit-bench declares them.
+std::string parse_error_of(std::vector<std::string> args) {
+  CLI::App app("test", "gotit-test");
+  int conns = 1;
+  double seconds = 1;
+  std::string port;
+  app.add_option("--conns", conns)->type_name("N");
+  app.add_option("--duration", seconds)->type_name("SECONDS");
+  app.add_option("--port", port)->type_name("PORT");
+  args.insert(args.begin(), "gotit-test");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& failure) {
+    return gotit::describe_parse_error(app, failure);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("CLI11's errors for a non-number and a repeated option read as ours do") {
+  CHECK(parse_error_of({"--conns", "abc"}) == "--conns takes a whole number (N), got 'abc'");
+  CHECK(parse_error_of({"--conns", "1.5"}) == "--conns takes a whole number (N), got '1.5'");
+  CHECK(parse_error_of({"--duration", "soon"}) == "--duration takes a number (SECONDS), got 'soon'");
+  CHECK(parse_error_of({"--port", "1", "--port", "2"}) == "--port was given 2 times; give it once");
+  CHECK(parse_error_of({"--bogus"}) == "The following argument was not expected: --bogus");
+  CHECK(parse_error_of({"--conns", "3"}).empty());
+}

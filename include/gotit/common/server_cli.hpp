@@ -52,6 +52,12 @@ void finish_server_options(const ServerOptionText& text, ServerOptions& options)
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       std::initializer_list<std::string_view> may_be_empty = {});
 
+// What parse_command_line prints for a CLI11 error: CLI11's own words,
+// except for the two mistakes people make most, which it words in its own
+// terms ("Could not convert: --conns = abc", "--port: At Most 1 required but
+// received 2"); those are said as gotit's other usage errors are.
+std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& failure);
+
 // Runs a tool's body and maps what escapes it to an exit code, the same in
 // every program: a UsageError exits 2, any other exception 1, each printed
 // as "PROGRAM: error: MESSAGE".
