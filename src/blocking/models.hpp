@@ -11,6 +11,7 @@
 #include "counters.hpp"
 #include "session.hpp"
 #include "stop_signal.hpp"
+#include "gotit/common/refuse_handshakes.hpp"
 
 namespace gotit::blocking {
 
@@ -45,12 +46,14 @@ Wake wait_for_client(int listener, int stop_fd, int other_fd = -1, int timeout_m
 // a short pause so the loop does not spin).
 std::optional<AcceptedClient> accept_client(int listener, int stop_fd);
 
-// Once a stop is requested, before the listener closes: accepts the clients
-// still queued (kMaxQueuedAtStop says why) and hands each to `serve`, which
-// sees the stop at once: it answers what has arrived and ends with FIN. Ends
-// when the queue is empty or accept fails (logged by accept_client).
+// Once a stop is requested, before the listener closes: refuses new
+// handshakes (refuse_handshakes.hpp), accepts the clients still queued
+// (kMaxQueuedAtStop says why) and hands each to `serve`, which sees the stop
+// at once: it answers what has arrived and ends with FIN. Ends when the
+// queue is empty or accept fails (logged by accept_client).
 template <class Serve>
 void accept_queued(int listener, int stop_fd, Serve&& serve) {
+  refuse_new_handshakes(listener);
   for (int taken = 0; taken < kMaxQueuedAtStop; ++taken) {
     std::optional<AcceptedClient> client = accept_client(listener, stop_fd);
     if (!client) return;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "gotit/common/log.hpp"
+#include "gotit/common/refuse_handshakes.hpp"
 #include "gotit/common/start_up.hpp"
 #include "gotit/reactor/bufferevent_read_event.hpp"
 
@@ -239,8 +240,10 @@ void ReactorServer::stop(std::string_view why) {
 // libevent accepts until EAGAIN each time the listener is readable, but
 // clients may have connected since this loop pass began: take them as any
 // other (the stop then answers them with the rest) rather than let close()
-// reset them (kMaxQueuedAtStop). A full worker's listener may close meanwhile.
+// reset them (kMaxQueuedAtStop), after shutting the door on new ones
+// (refuse_handshakes.hpp). A full worker's listener may close meanwhile.
 void ReactorServer::accept_queued() {
+  if (listener_) refuse_new_handshakes(listening_fd_);
   for (int taken = 0; listener_ && taken < kMaxQueuedAtStop; ++taken) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;

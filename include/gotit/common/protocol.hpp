@@ -54,8 +54,10 @@ inline constexpr std::chrono::seconds kDefaultShutdownTimeout{10};
 // Before a stopping server closes its listener it accepts the clients still
 // queued on it (close() would reset them: connected as far as they know,
 // their requests perhaps sent) and stops them like the rest -- at most this
-// many, what one accept queue holds at Linux's default net.core.somaxconn,
-// so that clients still connecting cannot hold the stop open.
+// many, what one accept queue holds at Linux's default net.core.somaxconn.
+// New handshakes are refused by then (refuse_handshakes.hpp); the bound is
+// for a system where they cannot be, so that clients still connecting
+// cannot hold the stop open.
 inline constexpr int kMaxQueuedAtStop = 4096;
 
 enum class ReplyMode { gotit, echo };
