@@ -101,6 +101,8 @@ void reject_empty_values(const CLI::App& app, std::initializer_list<std::string_
   for (const CLI::App* subcommand : app.get_subcommands()) reject_empty_values(*subcommand, may_be_empty);
 }
 
+// The option `name` in `app` or any of its subcommands (an empty filter
+// lists them all, parsed or not).
 const CLI::Option* find_option(const CLI::App& app, const std::string& name) {
   if (const CLI::Option* option = app.get_option_no_throw(name)) return option;
   for (const CLI::App* subcommand : app.get_subcommands({})) {

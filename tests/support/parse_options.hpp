@@ -18,6 +18,15 @@ struct ParsedOptions {
   std::string error;
 };
 
+// argv as main() gets it: the program's name, then `args` (which it points
+// into, so they must outlive it).
+inline std::vector<char*> make_argv(std::vector<std::string>& args) {
+  args.insert(args.begin(), "gotit-test");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  return argv;
+}
+
 // add(app, options, text) declares the options; finish(text, options)
 // converts and checks them, as every gotit program splits the two.
 template <typename Options, typename Text, typename Add, typename Finish>
@@ -26,9 +35,7 @@ ParsedOptions<Options> parse_options(std::vector<std::string> args, Add add, Fin
   ParsedOptions<Options> parsed;
   Text text;
   add(app, parsed.options, text);
-  args.insert(args.begin(), "gotit-test");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  std::vector<char*> argv = make_argv(args);
   parsed.exit_code = parse_command_line(app, static_cast<int>(argv.size()), argv.data());
   if (!parsed.exit_code) {
     try {

@@ -1,18 +1,16 @@
 // refuse_new_handshakes, against the kernel: a new SYN is dropped, what is
 // connected goes on, and the client whose SYN was dropped is refused once
 // the listener closes -- never reset.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <string>
+#include <utility>
 
 #include "catch.hpp"
+#include "gotit/bench/socket.hpp"
 #include "gotit/common/net.hpp"
 #include "gotit/common/refuse_handshakes.hpp"
 
@@ -20,29 +18,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Starts a non-blocking connect to ADDRESS:port (IPv4 or IPv6 text).
+// Starts a non-blocking connect to ADDRESS:port, as the bench does.
 gotit::UniqueFd start_connect(const char* address, std::uint16_t port) {
-  sockaddr_storage target{};
-  socklen_t length = 0;
-  int family = AF_INET6;
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&target);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&target);
-  if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
-    family = AF_INET;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    length = sizeof *v4;
-  } else {
-    REQUIRE(inet_pton(AF_INET6, address, &v6->sin6_addr) == 1);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    length = sizeof *v6;
-  }
-  gotit::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  REQUIRE(fd);
-  const int result = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&target), length);
-  REQUIRE((result == 0 || errno == EINPROGRESS));
-  return fd;
+  gotit::ConnectStart start = gotit::start_connect(gotit::resolve_target(address, port), nullptr);
+  REQUIRE(start.fd);
+  return std::move(start.fd);
 }
 
 // Waits up to `limit` for the connect to end; returns its SO_ERROR, or -1
@@ -50,10 +30,7 @@ gotit::UniqueFd start_connect(const char* address, std::uint16_t port) {
 int connect_outcome(int fd, std::chrono::milliseconds limit) {
   pollfd waiting{fd, POLLOUT, 0};
   if (::poll(&waiting, 1, static_cast<int>(limit.count())) == 0) return -1;
-  int error = 0;
-  socklen_t size = sizeof error;
-  REQUIRE(getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0);
-  return error;
+  return gotit::connect_result(fd);
 }
 
 }  // namespace

@@ -73,9 +73,7 @@ std::string parse_error_of(std::vector<std::string> args) {
   app.add_option("--conns", conns)->type_name("N");
   app.add_option("--duration", seconds)->type_name("SECONDS");
   app.add_option("--port", port)->type_name("PORT");
-  args.insert(args.begin(), "gotit-test");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  std::vector<char*> argv = gotit::test::make_argv(args);
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& failure) {
