@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <functional>
@@ -137,15 +138,19 @@ class Driver {
               Clock::now() + context_.connect_timeout + kTick);
     result_.active_connected = count(BenchConnection::State::running);
     if (result_.active_connected == 0) {
+      // The first error says what went wrong: a connect that failed, or a
+      // server that accepted and then refused ("Error: server full").
       const auto& examples = result_.first_error;
-      std::string why = "no connection succeeded";
-      for (const auto& example : examples) {
-        if (!example.empty()) {
-          why = example;
-          break;
-        }
+      const auto first = std::find_if(examples.begin(), examples.end(),
+                                      [](const std::string& example) { return !example.empty(); });
+      if (first == examples.end()) {
+        throw BenchError(fmt::format("cannot connect to {}: no connection succeeded", context_.target.text));
       }
-      throw BenchError(fmt::format("cannot connect to {}: {}", context_.target.text, why));
+      const auto kind = static_cast<ErrorKind>(first - examples.begin());
+      const bool connect_failed = kind == ErrorKind::connect_refused || kind == ErrorKind::connect_timeout ||
+                                  kind == ErrorKind::connect_failed;
+      if (connect_failed) throw BenchError(fmt::format("cannot connect to {}: {}", context_.target.text, *first));
+      throw BenchError(fmt::format("{} accepted every active connection, then: {}", context_.target.text, *first));
     }
   }
 

@@ -108,11 +108,13 @@ IdleCostBaseline measure_idle_baseline(pid_t server_pid) {
 namespace {
 
 // Slab is machine-wide: what the rest of the machine frees meanwhile can
-// outweigh a small pool's growth, and a negative cost would be nonsense.
+// outweigh a small pool's growth, and a small pool fits in slabs the kernel
+// already had; a cost of zero or less would be nonsense.
 std::string slab_per_connection(const KernelMemory& before, const KernelMemory& now, int held) {
   const double bytes = per(now.slab_bytes, before.slab_bytes, held);
-  if (bytes >= 0) return fmt::format("Slab {:.0f} B per connection held", bytes);
-  return fmt::format("Slab not measurable (it fell while {} connections opened: other activity outweighs them)",
+  if (bytes > 0) return fmt::format("Slab {:.0f} B per connection held", bytes);
+  return fmt::format("Slab not measurable (it did not grow while {} connections opened: other activity "
+                     "outweighs them)",
                      held);
 }
 

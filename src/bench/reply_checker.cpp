@@ -8,6 +8,10 @@
 
 namespace gotit {
 
+namespace {
+constexpr std::size_t kShownAtMost = 80;  // bytes of a wrong reply quoted in the error
+}  // namespace
+
 ReplySpec make_reply_spec(const RunOptions& options) {
   ReplySpec spec;
   switch (options.expect) {
@@ -53,8 +57,12 @@ ReplyChecker::Result ReplyChecker::feed_exact(std::string_view bytes) {
     const std::size_t end = in_tag ? tag : fixed.size();
     const std::size_t n = std::min(bytes.size(), end - position_);
     if (std::memcmp(bytes.data(), expected.data() + position_, n) != 0) {
-      // Show the whole reply that went wrong, as far as we have it.
-      const std::size_t shown = std::min<std::size_t>(bytes.size(), expected.size());
+      // Show the whole line that went wrong, as far as we have it: a server's
+      // own error ("Error: server full") is often longer than the reply due.
+      const std::size_t line_end = bytes.substr(0, kShownAtMost).find('\n');
+      const std::size_t shown = line_end != std::string_view::npos
+                                    ? line_end + 1
+                                    : std::min(bytes.size(), std::max(expected.size(), kShownAtMost));
       failure_ = fmt::format("expected \"{}{}\" at byte {} of reply {}, got \"{}{}\"",
                              in_tag ? std::string_view(tag_, tag) : std::string_view(),
                              escape(fixed.substr(in_tag ? tag : 0)), position_, sequence_,

@@ -124,6 +124,18 @@ std::optional<std::pair<std::string, std::string>> split_message(std::string_vie
 
 }  // namespace
 
+namespace {
+
+// A subcommand's options are in its own help ("gotit-bench run --help").
+void point_to_help(const CLI::App& app) {
+  const auto chosen = app.get_subcommands();
+  const std::string command =
+      chosen.empty() ? app.get_name() : fmt::format("{} {}", app.get_name(), chosen.front()->get_name());
+  fmt::print(stderr, "Run '{} --help' for usage.\n", command);
+}
+
+}  // namespace
+
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& failure) {
   const std::string_view message = failure.what();
   if (dynamic_cast<const CLI::ConversionError*>(&failure) != nullptr) {
@@ -139,6 +151,10 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& fai
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&failure) != nullptr) {
     if (const auto parts = split_message(message, "", ": At Most 1 required but received ")) {
       return fmt::format("{} was given {} times; give it once", parts->first, parts->second);
+    }
+    if (const auto parts = split_message(message, "", ": 1 required "); parts && parts->second.ends_with(" missing")) {
+      const std::string_view kind = std::string_view(parts->second).substr(0, parts->second.size() - 8);
+      return fmt::format("{} needs a value{}", parts->first, kind.empty() ? "" : fmt::format(" ({})", kind));
     }
   }
   return std::string(message);
@@ -160,11 +176,11 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
     return 0;
   } catch (const CLI::ParseError& failure) {
     print_error(app, describe_parse_error(app, failure));
-    fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
+    point_to_help(app);
     return 2;
   } catch (const UsageError& error) {
     print_error(app, error.what());
-    fmt::print(stderr, "Run '{} --help' for usage.\n", app.get_name());
+    point_to_help(app);
     return 2;
   }
   return std::nullopt;

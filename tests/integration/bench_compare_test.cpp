@@ -221,10 +221,15 @@ TEST_CASE("compare without the connection rate and the sweep claims neither") {
   CHECK(run.out.find("p99_vs_rate") == std::string::npos);
 }
 
-TEST_CASE("gotit-bench names an unknown subcommand, and has --version") {
+TEST_CASE("gotit-bench names an unknown subcommand, points to the help that has the option, and has --version") {
   const auto unknown = run_program(GOTIT_GOTIT_BENCH_BIN, {"bogus"});
   CHECK(unknown.status.code == 2);
   CHECK(unknown.err.find("unknown subcommand 'bogus'") != std::string::npos);
+  CHECK(unknown.err.find("Run 'gotit-bench --help' for usage.") != std::string::npos);
+  const auto bad_run = run_program(GOTIT_GOTIT_BENCH_BIN, {"run", "--idle"});
+  CHECK(bad_run.status.code == 2);
+  CHECK(bad_run.err.find("--idle needs a value (N)\nRun 'gotit-bench run --help' for usage.") !=
+        std::string::npos);
   const auto version = run_program(GOTIT_GOTIT_BENCH_BIN, {"--version"});
   CHECK(version.status.code == 0);
   CHECK(version.out.find("gotit-bench ") == 0);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -168,6 +169,20 @@ TEST_CASE("over --max-conns a third client is told the server is full") {
   second.close();
   stop_gracefully(server);
   CHECK(server.stderr_text().find("rejected 1 (server full)") != std::string::npos);
+}
+
+TEST_CASE("gotit-bench against a full server says the server turned it away, not that it cannot connect") {
+  ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
+  const auto port = server.wait_for_port();
+  const auto run = gotit::test::run_program(GOTIT_GOTIT_BENCH_BIN,
+                                            {"run", "--port", std::to_string(port), "--idle", "1", "--duration",
+                                             "0.1", "--warmup", "0", "--no-progress"});
+  CHECK(run.status.code == 1);
+  CHECK(run.err.find(fmt::format("127.0.0.1:{} accepted every active connection, then: expected \"Got it!\\n\" "
+                                 "at byte 0 of reply 0, got \"Error: server full\\n\"",
+                                 port)) != std::string::npos);
+  CHECK(run.err.find("cannot connect") == std::string::npos);
+  stop_gracefully(server);
 }
 
 TEST_CASE("a client turned away with a request already sent gets the line and FIN, not a reset") {

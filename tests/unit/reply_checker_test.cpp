@@ -59,6 +59,12 @@ TEST_CASE("a wrong byte stops the checker and says what came") {
   ReplyChecker split(spec);
   CHECK(split.feed("Got i").ok);
   CHECK_FALSE(split.feed("t?\n").ok);
+  ReplyChecker refused(spec);  // a longer line is quoted whole, up to its newline
+  CHECK_FALSE(refused.feed("Error: server full\nmore").ok);
+  CHECK(refused.failure().find("got \"Error: server full\\n\"") != std::string::npos);
+  ReplyChecker flood(spec);  // a line with no end is quoted only in part
+  CHECK_FALSE(flood.feed(std::string(1000, 'x')).ok);
+  CHECK(flood.failure().size() < 200);
 }
 
 TEST_CASE("delimited replies end at the delimiter, even split inside it") {

@@ -84,11 +84,12 @@ std::string parse_error_of(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("CLI11's errors for a non-number and a repeated option read as ours do") {
+TEST_CASE("CLI11's errors for a non-number, a repeated option and a missing value read as ours do") {
   CHECK(parse_error_of({"--conns", "abc"}) == "--conns takes a whole number (N), got 'abc'");
   CHECK(parse_error_of({"--conns", "1.5"}) == "--conns takes a whole number (N), got '1.5'");
   CHECK(parse_error_of({"--duration", "soon"}) == "--duration takes a number (SECONDS), got 'soon'");
   CHECK(parse_error_of({"--port", "1", "--port", "2"}) == "--port was given 2 times; give it once");
+  CHECK(parse_error_of({"--conns", "3", "--port"}) == "--port needs a value (PORT)");
   CHECK(parse_error_of({"--bogus"}) == "The following argument was not expected: --bogus");
   CHECK(parse_error_of({"--conns", "3"}).empty());
 }
