@@ -61,7 +61,7 @@ class Session {
   Session(const AcceptedClient& client, ReplyMode reply, const SessionLimits& limits, int stop_fd,
           Counters& counters)
       : fd_(client.fd.get()), stop_fd_(stop_fd), reply_(reply), limits_(limits),
-        counters_(counters), peer_{client.id, fd_} {}
+        counters_(counters), accepted_at_(Clock::now()), peer_{client.id, fd_} {}
 
   // Serves until the client leaves, sends an oversized line or a stop comes.
   Ending serve();
@@ -72,6 +72,7 @@ class Session {
 
  private:
   Woke wait_for_bytes();
+  void wait_for_first_request();
   ReadStop read_requests(std::size_t budget, ReadUntil until);
   ssize_t read_some(char* buffer, std::size_t size, ReadUntil until);
   void finish_after_half_close();
@@ -99,6 +100,7 @@ class Session {
   std::string replies_;  // the replies to one read, written at once
   bool stopping_ = false;          // the session has seen the stop pipe
   Clock::time_point stop_deadline_;  // while stopping: everything ends by then
+  Clock::time_point accepted_at_;    // when serve_client began, near enough
   trace::Peer peer_;
 };
 
@@ -134,6 +136,7 @@ Woke Session::wait_for_bytes() {
     if (waiting[1].revents != 0) {
       if (limits_.trace) trace::woke(peer_, "stop");
       note_stop();
+      wait_for_first_request();
       return Woke::stop;
     }
     if (limits_.trace) trace::woke(peer_, "readable");
@@ -288,6 +291,19 @@ void Session::note_stop() {
   if (limits_.trace) trace::event(peer_, "server stopping");
   stopping_ = true;
   stop_deadline_ = Clock::now() + limits_.shutdown_timeout;
+}
+
+// kFirstRequestGrace: a session the stop finds younger than the grace
+// waits until it is that old (or the stop's deadline) for bytes to read;
+// answer_what_has_arrived then answers them.
+void Session::wait_for_first_request() {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+      bounded(accepted_at_ + kFirstRequestGrace) - Clock::now());
+  if (left.count() <= 0) return;
+  if (limits_.trace) trace::event(peer_, "just accepted: waiting for its first request");
+  pollfd waiting{fd_, POLLIN, 0};
+  while (::poll(&waiting, 1, static_cast<int>(left.count())) < 0 && errno == EINTR) {
+  }
 }
 
 Clock::time_point Session::bounded(Clock::time_point deadline) const {

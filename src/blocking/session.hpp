@@ -34,7 +34,8 @@ struct SessionLimits {
 
 // Serves `client` until it leaves, sends an oversized line, fails, or stop_fd
 // becomes readable. At a stop it answers the complete messages already
-// received (at most kStopPassBytes), sends FIN after the last reply and reads
+// received (at most kStopPassBytes; a session younger than
+// kFirstRequestGrace waits until it is that old for them), sends FIN after the last reply and reads
 // and drops input until the client closes (counted as drained) or
 // limits.shutdown_timeout passes (counted as cut). After an oversized line it
 // lingers likewise, at most kLingerBound. So the close is a FIN, never a RST

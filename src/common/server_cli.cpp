@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <utility>
 
+#include "gotit/common/protocol.hpp"
 #include "gotit/version.hpp"
 
 namespace gotit {
@@ -30,8 +32,10 @@ void add_server_options(CLI::App& app, ServerOptions& options, ServerOptionText&
                              timers.user_timeout.count() / 1000))->type_name("SECONDS");
   app.add_option("--reply", text.reply, "Reply mode: gotit (\"Got it!\" to every line) or echo (default gotit)")->type_name("MODE");
   app.add_option("--shutdown-timeout", text.shutdown_timeout,
-                 fmt::format("At SIGINT/SIGTERM: answer what has arrived, FIN, wait up to SECONDS "
+                 fmt::format("At SIGINT/SIGTERM: answer what has arrived (a connection younger than "
+                             "{:g} s gets until then for its first request), FIN, wait up to SECONDS "
                              "for peers to close, then cut the rest (default {})",
+                             std::chrono::duration<double>(kFirstRequestGrace).count(),
                              options.shutdown_timeout.count()))->type_name("SECONDS");
   app.add_flag("-v,--verbose", options.verbose,
                "Log more: -v connection events, -vv every message too (\"Here is the message: ...\")");

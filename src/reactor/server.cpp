@@ -92,6 +92,7 @@ ReactorServer::~ReactorServer() {
   sigterm_.reset();
   sigusr1_.reset();
   grace_timer_.reset();
+  first_requests_timer_.reset();
   agent_.reset();
   base_.reset();
   stop_read_.reset();
@@ -168,6 +169,8 @@ void ReactorServer::add_internal_events() {
   if (!stop_timer_) throw SystemError("evtimer_new", ENOMEM);
   full_check_.reset(evtimer_new(base_.get(), on_full_check, this));
   if (!full_check_) throw SystemError("evtimer_new", ENOMEM);
+  first_requests_timer_.reset(evtimer_new(base_.get(), on_first_requests_due, this));
+  if (!first_requests_timer_) throw SystemError("evtimer_new", ENOMEM);
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) throw SystemError("pipe2", errno);
@@ -204,16 +207,18 @@ void ReactorServer::request_stop() {
   }
 }
 
-// Graceful stop: close the listening socket (new clients are refused),
-// have every connection answer what it has, flush, FIN and wait for the
-// peer's EOF (Session::begin_shutdown); the loop exits when the last
-// connection is freed (ServingContext::release). --shutdown-timeout bounds
-// it all: then the stop timer cuts whoever is left (a peer that never reads,
-// or never closes).
+// Graceful stop: shut the door on new clients and take those still queued
+// (accept_queued), give the newest connections time for the request they
+// are sending (kFirstRequestGrace), then close the listener and have every
+// connection answer what it has, flush, FIN and wait for the peer's EOF
+// (Session::begin_shutdown); the loop exits when the last connection is
+// freed (ServingContext::release). --shutdown-timeout, counted from here,
+// bounds it all: then the stop timer cuts whoever is left (a peer that never
+// reads, or never closes).
 void ReactorServer::stop(std::string_view why) {
   if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
   if (agent_) agent_->begin_drain();
-  if (context_.stopping) {
+  if (context_.stopping || awaiting_first_requests_) {
     log::info("{} again: stopping at once, {} connections not flushed", why,
               context_.stats.open.get());
     stopped_at_once_ = true;
@@ -221,15 +226,38 @@ void ReactorServer::stop(std::string_view why) {
     return;
   }
   log::info("{}: stopping; flushing {}", why, log::count(context_.stats.open.get(), "connection"));
-  context_.stopping = true;
-  accept_queued();
-  listener_.reset();
-  event_del(resume_accepting_.get());
-  event_del(full_check_.get());
   const timeval bound{static_cast<time_t>(options_.server.shutdown_timeout.count()), 0};
   if (evtimer_add(stop_timer_.get(), &bound) != 0) {
     log::error("evtimer_add: the stop has no bound; a second signal ends it");
   }
+  accept_queued();
+  // One timer for the server, not one per connection: until the newest is
+  // kFirstRequestGrace old, every connection is served as usual. The
+  // listener stays open meanwhile, so handshakes already under way complete.
+  const auto wait = std::chrono::ceil<std::chrono::microseconds>(last_accept_ + kFirstRequestGrace -
+                                                                 std::chrono::steady_clock::now());
+  if (wait.count() > 0 && options_.server.shutdown_timeout.count() > 0) {
+    const timeval due{0, static_cast<suseconds_t>(wait.count())};
+    if (evtimer_add(first_requests_timer_.get(), &due) == 0) {
+      awaiting_first_requests_ = true;
+      return;
+    }
+  }
+  shut_down_sessions();
+}
+
+void ReactorServer::on_first_requests_due(evutil_socket_t, short, void* self) noexcept {
+  auto& server = *static_cast<ReactorServer*>(self);
+  server.awaiting_first_requests_ = false;
+  server.accept_queued();  // handshakes that completed meanwhile
+  server.shut_down_sessions();
+}
+
+void ReactorServer::shut_down_sessions() {
+  context_.stopping = true;
+  listener_.reset();
+  event_del(resume_accepting_.get());
+  event_del(full_check_.get());
   for (auto it = context_.sessions.begin(); it != context_.sessions.end();) {
     Session& session = *it++;  // step first: begin_shutdown may free it
     session.begin_shutdown();
@@ -347,6 +375,7 @@ void ReactorServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* add
 }
 
 void ReactorServer::accept_one(int fd, const sockaddr* address, int length) {
+  last_accept_ = std::chrono::steady_clock::now();
   if (pause_logged_) {
     log::info("accepting again ({} open)", context_.stats.open.get());
     pause_logged_ = false;

@@ -89,6 +89,8 @@ def refused(port):
         return False
     except ConnectionRefusedError:
         return True
+    except TimeoutError:  # the stop drops new SYNs while it waits for first requests
+        return False
 
 
 if __name__ == "__main__":

@@ -331,6 +331,27 @@ TEST_CASE("a stop answers the clients still queued to be accepted, then FIN") {
   CHECK(status->code == 0);
 }
 
+// A client sends its request right after connecting; the stop can come
+// between (kFirstRequestGrace). One that sends nothing gets its FIN soon
+// after, not at --shutdown-timeout.
+TEST_CASE("a stop answers the request a just-connected client sends right after it") {
+  Server server;
+  TestClient fresh(server.port);
+  TestClient silent(server.port);
+  const auto signalled = std::chrono::steady_clock::now();
+  server.process.send_signal(SIGTERM);
+  std::this_thread::sleep_for(50ms);  // the request is on its way when the stop begins
+  fresh.send("just connected\n");
+  CHECK(fresh.read_until_close() == "Got it!\n");  // throws on a reset
+  fresh.close();  // the iterative server takes the next only once this one has gone
+  CHECK(silent.read_until_close().empty());
+  CHECK(std::chrono::steady_clock::now() - signalled < 5s);  // --shutdown-timeout is 10 s
+  silent.close();
+  const auto status = server.process.wait(10s);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+}
+
 // --- the stop: replies, FIN, and the bound ------------------------------------
 
 namespace {

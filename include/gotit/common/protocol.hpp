@@ -59,6 +59,14 @@ inline constexpr std::chrono::seconds kDefaultShutdownTimeout{10};
 // for a system where they cannot be, so that clients still connecting
 // cannot hold the stop open.
 inline constexpr int kMaxQueuedAtStop = 4096;
+// A client sends its first request right after its handshake, but the stop
+// answers only what has arrived: a connection accepted just before it (or
+// by its drain) would get FIN while its request is on the way, and no reply.
+// So a connection younger than this when the stop comes gets until it is
+// this old for its request to arrive (never past --shutdown-timeout). A
+// client still silent then was not about to send. Measured with
+// scripts/stop-storm.py (docs/architecture.md, "The stop").
+inline constexpr std::chrono::milliseconds kFirstRequestGrace{250};
 
 enum class ReplyMode { gotit, echo };
 

@@ -18,7 +18,9 @@
 // "connection refused", before it could send anything -- or finds whoever
 // listens on the port by then. What is still not covered: a handshake whose
 // last ACK is on the wire when the drain finds the queue empty (microseconds
-// on loopback, up to a round trip across a network).
+// on loopback, up to a round trip across a network). The reactor narrows it:
+// when its stop waits for first requests (kFirstRequestGrace) it keeps
+// accepting meanwhile, so handshakes under way at the signal are served.
 #pragma once
 
 namespace gotit {

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -77,6 +78,7 @@ class ReactorServer {
   static void on_stats_tick(evutil_socket_t, short, void* self) noexcept;
   static void on_stop_timeout(evutil_socket_t, short, void* self) noexcept;
   static void on_grace_over(evutil_socket_t, short, void* self) noexcept;
+  static void on_first_requests_due(evutil_socket_t, short, void* self) noexcept;
 
   void build_loop();
   void size_capacity(const ServerCapacity& capacity);
@@ -87,6 +89,7 @@ class ReactorServer {
   void pause_accepting(int error);
   void stop(std::string_view why);
   void accept_queued();
+  void shut_down_sessions();
   // Worker mode (full_listener.cpp).
   static void on_full_check(evutil_socket_t, short, void* self) noexcept;
   bool note_full();
@@ -104,6 +107,10 @@ class ReactorServer {
   bool full_close_pending_ = false;  // worker mode: closing the listener is queued
   bool kernel_migrates_queue_ = false;  // worker mode, net.ipv4.tcp_migrate_req = 1
   bool grace_begun_ = false;       // a stop signal started --stop-grace
+  // A stop waits for requests on their way (kFirstRequestGrace): serving as
+  // usual until the newest connection is that old.
+  bool awaiting_first_requests_ = false;
+  std::chrono::steady_clock::time_point last_accept_{};
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
   } last_tick_;
@@ -118,6 +125,7 @@ class ReactorServer {
   EventPtr stop_event_;
   EventPtr sigint_, sigterm_, sigusr1_;
   EventPtr grace_timer_;             // ends --stop-grace
+  EventPtr first_requests_timer_;    // ends the wait for requests on their way
   std::optional<AgentPort> agent_;   // --agent-port
   ReactorStats own_stats_;           // unless the constructor was given counters
   ServingContext context_;           // the sessions and what they share
