@@ -35,13 +35,14 @@ struct SessionLimits {
 // Serves `client` until it leaves, sends an oversized line, fails, or stop_fd
 // becomes readable. At a stop it answers the complete messages already
 // received (at most kStopPassBytes; a session younger than
-// kFirstRequestGrace waits until it is that old for them), sends FIN after the last reply and reads
-// and drops input until the client closes (counted as drained) or
-// limits.shutdown_timeout passes (counted as cut). After an oversized line it
-// lingers likewise, at most kLingerBound. So the close is a FIN, never a RST
-// that could destroy replies the client has not read. The caller closes the
-// socket right after: who owns it differs by model. Never throws: a client's
-// failure is that client's business. Adds to `counters` (thread-safe) as it goes.
+// kFirstRequestGrace waits until it is that old for them), sends FIN after
+// the last reply and reads and drops input until the client closes (counted
+// as drained) or limits.shutdown_timeout passes (counted as cut). After an
+// oversized line it lingers likewise, at most kLingerBound. So the close is
+// a FIN, never a RST that could destroy replies the client has not read. The
+// caller closes the socket right after: who owns it differs by model. Never
+// throws: a client's failure is that client's business. Adds to `counters`
+// (thread-safe) as it goes.
 void serve_client(const AcceptedClient& client, ReplyMode reply, const SessionLimits& limits,
                   int stop_fd, Counters& counters);
 
