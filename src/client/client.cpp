@@ -105,13 +105,49 @@ std::optional<std::string> BlockingClient::take_line() {
   return line;
 }
 
+std::optional<std::string> BlockingClient::wait_for_input(int input_fd) {
+  for (;;) {
+    if (auto line = take_line()) {
+      // A server's last word ("Error: server full") usually comes with its FIN.
+      char byte;
+      if (received_.empty() && ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+        throw ClientError(ClientFailure::closed_early,
+                          fmt::format("the server said \"{}\" and closed the connection", *line));
+      }
+      return line;
+    }
+    pollfd waiting[2] = {{input_fd, POLLIN, 0}, {fd_.get(), POLLIN, 0}};
+    if (::poll(waiting, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw ClientError(ClientFailure::other, SystemError("poll", errno).what());
+    }
+    if (waiting[1].revents != 0) {
+      receive_some("the server closed the connection");
+    } else {
+      return std::nullopt;  // the input is readable, or at its end
+    }
+  }
+}
+
+void BlockingClient::receive_some(std::string_view closed_message) {
+  char chunk[4096];
+  ssize_t n;
+  while ((n = ::recv(fd_.get(), chunk, sizeof chunk, 0)) < 0 && errno == EINTR) {
+  }
+  if (n == 0 || (n < 0 && peer_gone(errno))) {
+    throw ClientError(ClientFailure::closed_early, std::string(closed_message));
+  }
+  if (n < 0) throw ClientError(ClientFailure::other, SystemError("read", errno).what());
+  received_.append(chunk, static_cast<std::size_t>(n));
+  if (received_.size() > kMaxReplyBytes && received_.find('\n') == std::string::npos) {
+    throw ClientError(ClientFailure::other, "the server sent a reply longer than 64 KiB");
+  }
+}
+
 std::optional<std::string> BlockingClient::read_reply(std::chrono::milliseconds wait) {
   const auto deadline = Clock::now() + wait;
   for (;;) {
     if (auto line = take_line()) return line;
-    if (received_.size() > kMaxReplyBytes) {
-      throw ClientError(ClientFailure::other, "the server sent a reply longer than 64 KiB");
-    }
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return std::nullopt;
     // poll() rather than SO_RCVTIMEO: one deadline for the whole reply,
@@ -120,15 +156,7 @@ std::optional<std::string> BlockingClient::read_reply(std::chrono::milliseconds 
     const int ready = ::poll(&waiting, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw ClientError(ClientFailure::other, SystemError("poll", errno).what());
-    if (ready == 0) continue;
-    char chunk[4096];
-    const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0 || (n < 0 && peer_gone(errno))) {
-      throw ClientError(ClientFailure::closed_early, "the server closed the connection before replying");
-    }
-    if (n < 0) throw ClientError(ClientFailure::other, SystemError("read", errno).what());
-    received_.append(chunk, static_cast<std::size_t>(n));
+    if (ready > 0) receive_some("the server closed the connection before replying");
   }
 }
 

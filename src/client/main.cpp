@@ -18,9 +18,10 @@ namespace {
 
 constexpr const char* kDescription =
     "gotit-client: sends lines to a gotit server and prints its replies.\n"
-    "On a terminal it prompts for each message; from a pipe it sends one request\n"
-    "per line (pipelined) and prints one reply per line. Lines longer than 255 bytes\n"
-    "are refused before sending (the server would close the connection).";
+    "On a terminal it prompts for each message, and says at once when the server\n"
+    "closes the connection (a stop) while it waits for you; from a pipe it sends one\n"
+    "request per line (pipelined) and prints one reply per line. Lines longer than\n"
+    "255 bytes are refused before sending (the server would close the connection).";
 
 constexpr const char* kExitCodes =
     "Exit codes:\n"
@@ -69,7 +70,7 @@ int talk(const ClientOptions& options) {
       return *options.message;
     }, std::cout);
   } else if (isatty(STDIN_FILENO)) {
-    gotit::run_interactive(client, std::cin, std::cout, std::cerr);
+    gotit::run_interactive(client, std::cin, std::cout, std::cerr, STDIN_FILENO);
   } else {
     gotit::run_pipelined(client, []() -> std::optional<std::string> {
       std::string line;

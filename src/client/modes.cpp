@@ -68,10 +68,23 @@ ReadOutcome read_replies(BlockingClient& client, Pipeline& pipeline, std::ostrea
 
 }  // namespace
 
-void run_interactive(BlockingClient& client, std::istream& in, std::ostream& out, std::ostream& err) {
+void run_interactive(BlockingClient& client, std::istream& in, std::ostream& out, std::ostream& err,
+                     int input_fd) {
   std::string line;
   for (;;) {
     out << kPrompt << std::flush;
+    // Lines already in `in`'s buffer (pasted at once) need no wait.
+    while (input_fd >= 0 && in.rdbuf()->in_avail() <= 0) {
+      std::optional<std::string> unasked;
+      try {
+        unasked = client.wait_for_input(input_fd);
+      } catch (const ClientError&) {
+        out << '\n' << std::flush;  // end the prompt's line before the error
+        throw;
+      }
+      if (!unasked) break;
+      out << '\n' << *unasked << '\n' << kPrompt << std::flush;
+    }
     if (!std::getline(in, line)) break;
     try {
       out << client.request(line) << '\n';

@@ -3,8 +3,11 @@
 // misbehave on purpose, on 127.0.0.1 port 0.
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <functional>
+#include <future>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -145,6 +148,76 @@ TEST_CASE("library: pipelined, fewer replies than requests is closed_early") {
     }, out);
   }) == ClientFailure::closed_early);
   CHECK(out.str() == "Got it!\n");
+}
+
+namespace {
+
+// A pipe standing for the person at the keyboard, who types a line `after`
+// (if given) -- a bound, so a wait that misses the server's close fails
+// rather than hangs. A test that ends sooner does not wait for it.
+struct Keyboard {
+  explicit Keyboard(std::optional<std::chrono::milliseconds> after) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+    if (after) typist = std::thread([this, delay = *after, done = done_.get_future()] {
+      if (done.wait_for(delay) == std::future_status::ready) return;
+      const ssize_t written = ::write(write_end.get(), "typed\n", 6);
+      (void)written;  // the wait under test fails its check if this did not arrive
+    });
+  }
+  ~Keyboard() {
+    done_.set_value();
+    if (typist.joinable()) typist.join();
+  }
+  gotit::UniqueFd read_end, write_end;
+  std::promise<void> done_;
+  std::thread typist;
+};
+
+}  // namespace
+
+TEST_CASE("library: between requests, a server that closes is reported before the next line is typed") {
+  FakeServer server([](int) {});  // accepts, then closes
+  gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+  Keyboard keyboard(3s);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(failure_of([&] { client.wait_for_input(keyboard.read_end.get()); }) == ClientFailure::closed_early);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+}
+
+TEST_CASE("library: between requests, a server's last word before it closes is the error") {
+  FakeServer server([](int fd) { gotit::write_all(fd, "Error: server full\n"); });
+  gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+  Keyboard keyboard(3s);
+  std::this_thread::sleep_for(200ms);  // the line and the FIN are both in
+  try {
+    client.wait_for_input(keyboard.read_end.get());
+    FAIL("no ClientError");
+  } catch (const gotit::ClientError& error) {
+    CHECK(error.kind() == ClientFailure::closed_early);
+    CHECK(std::string(error.what()) == "the server said \"Error: server full\" and closed the connection");
+  }
+}
+
+TEST_CASE("library: between requests, a typed line ends the wait") {
+  FakeServer server([](int fd) { read_lines(fd, 1); });
+  gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+  Keyboard keyboard(0ms);
+  CHECK_FALSE(client.wait_for_input(keyboard.read_end.get()));
+  client.send_line("bye");  // lets the fake server go
+}
+
+TEST_CASE("interactive: the prompt's line ends before the error of a server that closed") {
+  FakeServer server([](int) {});
+  gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+  Keyboard keyboard(3s);
+  std::istringstream in;  // nothing buffered: the wait is on the keyboard's fd
+  std::ostringstream out, err;
+  CHECK(failure_of([&] { gotit::run_interactive(client, in, out, err, keyboard.read_end.get()); }) ==
+        ClientFailure::closed_early);
+  CHECK(out.str() == std::string(gotit::kPrompt) + "\n");
 }
 
 TEST_CASE("gotit-client: usage errors exit 2") {

@@ -62,11 +62,21 @@ class BlockingClient {
   std::optional<std::string> read_reply(std::chrono::milliseconds wait);
   // Unblocks a send_line or read_reply on another thread (shutdown both ways).
   void abort();
+  // Interactive mode, between requests: waits until `input_fd` is readable
+  // (the person typed a line) while watching the connection, so a server
+  // that closes meanwhile (a stop) is reported at once rather than after
+  // the next line is typed. Returns nullopt for input, or a line the server
+  // sent unasked ("Error: server full" at connect). Throws ClientError
+  // closed_early if the server closed.
+  std::optional<std::string> wait_for_input(int input_fd);
 
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   std::optional<std::string> take_line();
+  // One recv into received_; throws closed_early (with `closed_message`) at
+  // EOF or a reset, and for 64 KiB without a newline.
+  void receive_some(std::string_view closed_message);
 
   UniqueFd fd_;
   std::chrono::milliseconds timeout_;

@@ -20,8 +20,11 @@ inline constexpr std::string_view kPrompt = "Please enter the message: ";
 
 // Prompts on `out`, sends each line of `in`, prints each reply, until EOF.
 // A line too long is refused with a message on `err` and the prompt comes
-// back; any other failure throws ClientError.
-void run_interactive(BlockingClient& client, std::istream& in, std::ostream& out, std::ostream& err);
+// back; any other failure throws ClientError. With `input_fd`, the file
+// descriptor behind `in`, it watches the connection while the person types
+// (BlockingClient::wait_for_input).
+void run_interactive(BlockingClient& client, std::istream& in, std::ostream& out, std::ostream& err,
+                     int input_fd = -1);
 
 // Where pipelined requests come from: the next line, or nullopt at the end.
 using LineSource = std::function<std::optional<std::string>()>;
