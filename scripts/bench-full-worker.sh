@@ -10,7 +10,8 @@ rounds=${1:-5}
 work=$(mktemp -d)
 server_pid= old=$(sysctl -n net.ipv4.tcp_migrate_req)
 cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  # `|| true`: a killed process's status fails, and set -e would end the trap here.
+  [[ -z $server_pid ]] || { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
   sysctl -qw net.ipv4.tcp_migrate_req="$old"
   rm -rf "$work"
 }

@@ -18,13 +18,7 @@ samples=${SAMPLES:-5}  # active-client windows with and without the idle pool
 work=$(mktemp -d)
 server_pid= bench_pid=
 source scripts/idle-fill-lib.sh
-cleanup() {
-  [[ -n $bench_pid ]] && kill "$bench_pid" 2>/dev/null && wait "$bench_pid" 2>/dev/null
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  restore_request_migration
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'end_run "$work" "$bench_pid" "$server_pid"' EXIT
 
 require_memory_for bench-million.sh "$idle"
 enable_request_migration
@@ -104,7 +98,11 @@ scenario() {  # LABEL IDLE SERVER-ARGS...
   echo "| active p99 per window, $n idle | ${loaded[*]} us (median $loaded_median) |"
   echo "| p99 ratio (medians) | $(python3 -c "print('%.2fx' % ($loaded_median / $quiet_median))") |"
   sed -n 's/^idle server *\(.*\)/| server user space | \1 |/p; s/^idle kernel *\(.*\)/| kernel | \1 |/p; s/^idle workers *\(.*\)/| spread | \1 |/p' "$work/loaded.out"
-  echo "| graceful stop with $n held | ${stop_seconds} s |"
+  # How the peers ended: drained (closed their side within --shutdown-timeout)
+  # or cut when it passed.
+  local ended
+  ended=$(grep -o 'drained [0-9]*, cut [0-9]*' "$work/server.err" | tail -n 1)
+  echo "| graceful stop with $n held | ${stop_seconds} s (${ended:-no summary line}) |"
   echo
   grep -h "idle helper\|error" "$work/loaded.err" "$work/server.err" | sort | uniq -c | head -5 || true
 }

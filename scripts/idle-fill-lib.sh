@@ -1,5 +1,6 @@
 # Sourced by the scripts that open very many idle loopback connections
-# (bench-million.sh, bench-fill-arrangements.sh, bench-fill-wakeups.sh): what
+# (bench-million.sh, bench-fill-arrangements.sh, bench-fill-wakeups.sh,
+# bench-stop.sh): what
 # they all check and set before a fill, and how they find a server's port.
 
 # Refuses a fill of IDLE connections that MemAvailable cannot hold: about
@@ -29,6 +30,19 @@ enable_request_migration() {
 }
 restore_request_migration() {
   [[ -z $old_migrate ]] || sysctl -qw net.ipv4.tcp_migrate_req="$old_migrate"
+}
+
+# An exit trap: ends the processes given (by PID; an empty one is skipped),
+# restores tcp_migrate_req, removes WORK. Every wait is `|| true`: a killed
+# process's status is a failure, and under set -e a trap stops at a failing
+# command, before the sysctl is put back.
+end_run() {  # WORK [PID...]
+  local work=$1 pid
+  shift
+  for pid in "$@"; do [[ -z $pid ]] || kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do [[ -z $pid ]] || wait "$pid" 2>/dev/null || true; done
+  restore_request_migration
+  rm -rf "$work"
 }
 
 # Prints the port of a gotit-reactor started with --port 0 and its stdout in
