@@ -126,10 +126,6 @@ std::optional<std::pair<std::string, std::string>> split_message(std::string_vie
   return std::pair{std::string(text.substr(0, at)), std::string(text.substr(at + separator.size()))};
 }
 
-}  // namespace
-
-namespace {
-
 // A subcommand's options are in its own help ("gotit-bench run --help").
 void point_to_help(const CLI::App& app) {
   const auto chosen = app.get_subcommands();
@@ -156,8 +152,9 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& fai
     if (const auto parts = split_message(message, "", ": At Most 1 required but received ")) {
       return fmt::format("{} was given {} times; give it once", parts->first, parts->second);
     }
-    if (const auto parts = split_message(message, "", ": 1 required "); parts && parts->second.ends_with(" missing")) {
-      const std::string_view kind = std::string_view(parts->second).substr(0, parts->second.size() - 8);
+    constexpr std::string_view kMissing = " missing";  // "--port: 1 required PORT missing"
+    if (const auto parts = split_message(message, "", ": 1 required "); parts && parts->second.ends_with(kMissing)) {
+      const std::string_view kind = std::string_view(parts->second).substr(0, parts->second.size() - kMissing.size());
       return fmt::format("{} needs a value{}", parts->first, kind.empty() ? "" : fmt::format(" ({})", kind));
     }
   }

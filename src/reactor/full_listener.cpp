@@ -72,7 +72,7 @@ void ReactorServer::on_full_check(evutil_socket_t, short, void* self) noexcept {
 }
 
 void ReactorServer::check_room() {
-  if (context_.stopping || awaiting_first_requests_) return;  // no new listener: the stop drains this one
+  if (context_.stopping || awaiting_first_requests()) return;  // no new listener: the stop drains this one
   const std::uint64_t open = context_.stats.open.get();
   if (listener_) {
     full_close_pending_ = false;

@@ -218,7 +218,7 @@ void ReactorServer::request_stop() {
 void ReactorServer::stop(std::string_view why) {
   if (!grace_begun_ && options_.stop_grace.count() > 0) return begin_grace(why);
   if (agent_) agent_->begin_drain();
-  if (context_.stopping || awaiting_first_requests_) {
+  if (context_.stopping || awaiting_first_requests()) {
     log::info("{} again: stopping at once, {} connections not flushed", why,
               context_.stats.open.get());
     stopped_at_once_ = true;
@@ -230,6 +230,7 @@ void ReactorServer::stop(std::string_view why) {
   if (evtimer_add(stop_timer_.get(), &bound) != 0) {
     log::error("evtimer_add: the stop has no bound; a second signal ends it");
   }
+  if (listener_) refuse_new_handshakes(listening_fd_);
   accept_queued();
   // One timer for the server, not one per connection: until the newest is
   // kFirstRequestGrace old, every connection is served as usual. The
@@ -238,17 +239,13 @@ void ReactorServer::stop(std::string_view why) {
                                                                  std::chrono::steady_clock::now());
   if (wait.count() > 0 && options_.server.shutdown_timeout.count() > 0) {
     const timeval due{0, static_cast<suseconds_t>(wait.count())};
-    if (evtimer_add(first_requests_timer_.get(), &due) == 0) {
-      awaiting_first_requests_ = true;
-      return;
-    }
+    if (evtimer_add(first_requests_timer_.get(), &due) == 0) return;
   }
   shut_down_sessions();
 }
 
 void ReactorServer::on_first_requests_due(evutil_socket_t, short, void* self) noexcept {
   auto& server = *static_cast<ReactorServer*>(self);
-  server.awaiting_first_requests_ = false;
   server.accept_queued();  // handshakes that completed meanwhile
   server.shut_down_sessions();
 }
@@ -268,10 +265,9 @@ void ReactorServer::shut_down_sessions() {
 // libevent accepts until EAGAIN each time the listener is readable, but
 // clients may have connected since this loop pass began: take them as any
 // other (the stop then answers them with the rest) rather than let close()
-// reset them (kMaxQueuedAtStop), after shutting the door on new ones
-// (refuse_handshakes.hpp). A full worker's listener may close meanwhile.
+// reset them (kMaxQueuedAtStop); stop() has shut the door on new ones
+// first (refuse_handshakes.hpp). A full worker's listener may close meanwhile.
 void ReactorServer::accept_queued() {
-  if (listener_) refuse_new_handshakes(listening_fd_);
   for (int taken = 0; listener_ && taken < kMaxQueuedAtStop; ++taken) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;

@@ -90,6 +90,7 @@ class ReactorServer {
   void stop(std::string_view why);
   void accept_queued();
   void shut_down_sessions();
+  bool awaiting_first_requests() const { return evtimer_pending(first_requests_timer_.get(), nullptr) != 0; }
   // Worker mode (full_listener.cpp).
   static void on_full_check(evutil_socket_t, short, void* self) noexcept;
   bool note_full();
@@ -107,9 +108,8 @@ class ReactorServer {
   bool full_close_pending_ = false;  // worker mode: closing the listener is queued
   bool kernel_migrates_queue_ = false;  // worker mode, net.ipv4.tcp_migrate_req = 1
   bool grace_begun_ = false;       // a stop signal started --stop-grace
-  // A stop waits for requests on their way (kFirstRequestGrace): serving as
-  // usual until the newest connection is that old.
-  bool awaiting_first_requests_ = false;
+  // A stop waits for requests on their way (kFirstRequestGrace) while
+  // first_requests_timer_ is pending. One clock read per accept, none per message.
   std::chrono::steady_clock::time_point last_accept_{};
   struct RateBase {                // counters at the last stats line
     std::uint64_t accepted = 0, messages = 0, bytes_in = 0, bytes_out = 0;
