@@ -9,9 +9,23 @@
 #include "gotit/reactor/workers.hpp"
 #include "gotit/common/server_cli.hpp"
 
+namespace {
+
+constexpr const char* kDescription =
+    "gotit-reactor: a TCP line server that holds thousands of peers on one thread\n"
+    "(one libevent loop). Every line (at most 255 bytes) gets \"Got it!\" (or\n"
+    "itself, with --reply echo).\n"
+    "SIGINT/SIGTERM: stop accepting, answer what has arrived, FIN after the last\n"
+    "reply, wait for the peers to close (at most --shutdown-timeout), exit 0 with a\n"
+    "summary; a second signal cuts the stop short (exit 1). SIGUSR1 prints the\n"
+    "counters. With --workers the master forwards these signals to every worker,\n"
+    "restarts a worker that dies, and prints totals.\n"
+    "Exit codes: 0 stopped cleanly, 1 runtime error or a stop cut short, 2 usage error.";
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"gotit-reactor: answers every line with \"Got it!\", thousands of peers on one thread",
-               "gotit-reactor"};
+  CLI::App app{kDescription, "gotit-reactor"};
   gotit::ReactorOptions options;
   gotit::ReactorOptionText text;
   gotit::add_reactor_options(app, options, text);

@@ -273,6 +273,15 @@ TEST_CASE("SIGTERM delivers every reply to complete messages, then exits 0") {
         std::string::npos);
 }
 
+TEST_CASE("its help says what the signals do and what the exit codes mean") {
+  const auto help = gotit::test::run_program(kReactor, {"--help"});
+  CHECK(help.status.code == 0);
+  CHECK(help.out.find("SIGUSR1 prints the") != std::string::npos);
+  CHECK(help.out.find("Exit codes: 0 stopped cleanly, 1 runtime error or a stop cut short, 2 usage error") !=
+        std::string::npos);
+  CHECK(help.out.find("--workers N|auto") != std::string::npos);
+}
+
 TEST_CASE("a second signal stops at once, even with a peer that never reads") {
   ChildProcess server(kReactor, with_defaults({"--output-high-water", "4096"}));
   const auto port = server.wait_for_port();
