@@ -58,7 +58,10 @@ BlockingClient::BlockingClient(const std::string& host, std::uint16_t port,
 
 std::string BlockingClient::request(std::string_view line) {
   send_line(line);
-  if (auto reply = read_reply(timeout_)) return std::move(*reply);
+  if (auto reply = read_reply(timeout_)) {
+    check_turned_away(*reply, line);
+    return std::move(*reply);
+  }
   throw ClientError(ClientFailure::timeout,
                     fmt::format("no reply within {} ms", timeout_.count()));
 }
@@ -108,12 +111,7 @@ std::optional<std::string> BlockingClient::take_line() {
 std::optional<std::string> BlockingClient::wait_for_input(int input_fd) {
   for (;;) {
     if (auto line = take_line()) {
-      // A server's last word ("Error: server full") usually comes with its FIN.
-      char byte;
-      if (received_.empty() && ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
-        throw ClientError(ClientFailure::closed_early,
-                          fmt::format("the server said \"{}\" and closed the connection", *line));
-      }
+      check_turned_away(*line, std::nullopt);
       return line;
     }
     pollfd waiting[2] = {{input_fd, POLLIN, 0}, {fd_.get(), POLLIN, 0}};
@@ -127,6 +125,33 @@ std::optional<std::string> BlockingClient::wait_for_input(int input_fd) {
       return std::nullopt;  // the input is readable, or at its end
     }
   }
+}
+
+void BlockingClient::check_turned_away(std::string_view line,
+                                       std::optional<std::string_view> request) {
+  const std::string_view full = kServerFullReply.substr(0, kServerFullReply.size() - 1);
+  if (line != full) return;
+  if (request) {
+    std::string_view sent = *request;
+    if (sent.ends_with('\r')) sent.remove_suffix(1);  // framing, as in check_line
+    if (sent == full) return;                          // an echo
+  }
+  if (closes_within(timeout_)) {
+    throw ClientError(ClientFailure::closed_early,
+                      fmt::format("the server said \"{}\" and closed the connection", line));
+  }
+}
+
+bool BlockingClient::closes_within(std::chrono::milliseconds wait) {
+  if (!received_.empty()) return false;
+  pollfd waiting{fd_.get(), POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&waiting, 1, static_cast<int>(wait.count()))) < 0 && errno == EINTR) {
+  }
+  if (ready <= 0) return false;
+  char byte;
+  const ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && peer_gone(errno));
 }
 
 void BlockingClient::receive_some(std::string_view closed_message) {

@@ -30,7 +30,8 @@ constexpr const char* kExitCodes =
     "  2  usage error\n"
     "  3  unknown host (or no name resolver reachable)\n"
     "  4  connection refused\n"
-    "  5  server closed the connection early (fewer replies than requests)\n"
+    "  5  server closed the connection early (fewer replies than requests), or was\n"
+    "     full: it said \"Error: server full\" and closed\n"
     "  6  timeout (connecting, or waiting for a reply)";
 
 struct ClientOptions {

@@ -22,6 +22,7 @@ struct Pipeline {
   std::atomic<std::uint64_t> sent{0};
   std::atomic<bool> sending_done{false};
   std::atomic<bool> failed{false};  // the reader gave up: stop sending
+  std::string first_request;  // written before `sent` leaves 0, read after
 };
 
 // What the reading thread saw.
@@ -55,6 +56,11 @@ ReadOutcome read_replies(BlockingClient& client, Pipeline& pipeline, std::ostrea
       return outcome;
     }
     if (reply) {
+      if (outcome.received == 0) {
+        const bool asked = pipeline.sent.load() > 0;
+        client.check_turned_away(*reply, asked ? std::optional<std::string_view>(pipeline.first_request)
+                                               : std::nullopt);
+      }
       out << *reply << '\n';
       ++outcome.received;
       owed_since = Clock::now();
@@ -115,6 +121,7 @@ std::uint64_t run_pipelined(BlockingClient& client, const LineSource& next, std:
       std::optional<std::string> line = next();
       if (!line) break;
       BlockingClient::check_line(*line);  // too long: throws before it counts
+      if (pipeline.sent.load() == 0) pipeline.first_request = *line;
       // Counted before sending: the reply may arrive before send returns.
       pipeline.sent.fetch_add(1);
       client.send_line(*line);

@@ -185,6 +185,21 @@ TEST_CASE("gotit-bench against a full server says the server turned it away, not
   stop_gracefully(server);
 }
 
+TEST_CASE("gotit-client against a full server says so and exits 5, not 0 with the line as a reply") {
+  ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
+  const auto port = server.wait_for_port();
+  TestClient holder(port);
+  holder.send("a\n");
+  REQUIRE(holder.read_line() == "Got it!\n");
+  const auto run = gotit::test::run_program(GOTIT_GOTIT_CLIENT_BIN,
+                                            {"127.0.0.1", std::to_string(port), "-m", "hi"});
+  CHECK(run.status.code == 5);
+  CHECK(run.out.empty());
+  CHECK(run.err == "gotit-client: error: the server said \"Error: server full\" and closed the connection\n");
+  holder.close();
+  stop_gracefully(server);
+}
+
 TEST_CASE("a client turned away with a request already sent gets the line and FIN, not a reset") {
   ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
   const auto port = server.wait_for_port();

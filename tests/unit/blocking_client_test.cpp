@@ -150,6 +150,73 @@ TEST_CASE("library: pipelined, fewer replies than requests is closed_early") {
   CHECK(out.str() == "Got it!\n");
 }
 
+// A full gotit server: its last word at once, then whatever the client
+// sent is read (so the close is a FIN, not a reset), then the close.
+void turn_away(int fd) {
+  gotit::write_all(fd, "Error: server full\n");
+  read_lines(fd, 1);
+}
+
+std::vector<std::string> one_line(std::string line) { return {std::move(line)}; }
+
+gotit::LineSource lines_of(std::vector<std::string>& lines) {
+  return [&lines]() -> std::optional<std::string> {
+    if (lines.empty()) return std::nullopt;
+    std::string next = std::move(lines.front());
+    lines.erase(lines.begin());
+    return next;
+  };
+}
+
+TEST_CASE("library: a full server's line, then its close, is an error, not the reply") {
+  const std::string said = "the server said \"Error: server full\" and closed the connection";
+  SECTION("pipelined") {
+    FakeServer server(turn_away);
+    gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+    auto lines = one_line("hi");
+    std::ostringstream out;
+    try {
+      gotit::run_pipelined(client, lines_of(lines), out);
+      FAIL("no ClientError");
+    } catch (const gotit::ClientError& error) {
+      CHECK(error.kind() == ClientFailure::closed_early);
+      CHECK(error.what() == said);
+    }
+    CHECK(out.str().empty());
+  }
+  SECTION("one request") {
+    FakeServer server(turn_away);
+    gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+    try {
+      client.request("hi");
+      FAIL("no ClientError");
+    } catch (const gotit::ClientError& error) {
+      CHECK(error.kind() == ClientFailure::closed_early);
+      CHECK(error.what() == said);
+    }
+  }
+}
+
+TEST_CASE("library: an echo server's echo of \"Error: server full\" is a reply") {
+  auto echo_then_close = [](int fd) {
+    read_lines(fd, 1);
+    gotit::write_all(fd, "Error: server full\n");
+  };
+  SECTION("pipelined, the request ending in CRLF") {
+    FakeServer server(echo_then_close);
+    gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+    auto lines = one_line("Error: server full\r");
+    std::ostringstream out;
+    CHECK(gotit::run_pipelined(client, lines_of(lines), out) == 1);
+    CHECK(out.str() == "Error: server full\n");
+  }
+  SECTION("one request") {
+    FakeServer server(echo_then_close);
+    gotit::BlockingClient client("127.0.0.1", server.port(), 5s);
+    CHECK(client.request("Error: server full") == "Error: server full");
+  }
+}
+
 namespace {
 
 // A pipe standing for the person at the keyboard, who types a line `after`

@@ -66,14 +66,24 @@ class BlockingClient {
   // (the person typed a line) while watching the connection, so a server
   // that closes meanwhile (a stop) is reported at once rather than after
   // the next line is typed. Returns nullopt for input, or a line the server
-  // sent unasked ("Error: server full" at connect). Throws ClientError
-  // closed_early if the server closed.
+  // sent unasked. Throws ClientError closed_early if the server closed
+  // (check_turned_away for a full server's line).
   std::optional<std::string> wait_for_input(int input_fd);
+  // A full server answers a new connection with "Error: server full" and
+  // closes it, before it reads anything, so that line arrives where the
+  // first reply is expected. Throws ClientError closed_early ("the server
+  // said ... and closed the connection") when `line` is that text and the
+  // server closes within the timeout. `request` is what the line answers
+  // (none if it came unasked): an echo server's echo of that very text is
+  // a reply.
+  void check_turned_away(std::string_view line, std::optional<std::string_view> request);
 
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   std::optional<std::string> take_line();
+  // Whether the server closes, with nothing more sent, within `wait`.
+  bool closes_within(std::chrono::milliseconds wait);
   // One recv into received_; throws closed_early (with `closed_message`) at
   // EOF or a reset, and for 64 KiB without a newline.
   void receive_some(std::string_view closed_message);
