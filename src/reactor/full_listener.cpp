@@ -12,7 +12,9 @@
 // What is already queued on that socket when the worker fills up decides
 // how it closes. With net.ipv4.tcp_migrate_req = 1 the kernel moves a closed
 // listener's queue (and its half-open handshakes) to another listener of the
-// group, so the worker closes at once, from inside libevent's accept loop.
+// group, so the worker closes at once, from inside libevent's accept loop
+// (the kernel still resets one now and then when several workers fill at
+// once: docs/benchmarks.md, "The full worker, measured").
 // Without it, the kernel resets what the closed socket held, so the worker
 // first lets libevent accept until EAGAIN, takes those from its descriptor
 // reserve (kFullOverflow), turns away any beyond that with "server full",
