@@ -42,7 +42,7 @@ bool attach_syn_filter(int) {
 
 void refuse_new_handshakes(int listening_fd) {
   if (!attach_syn_filter(listening_fd)) {
-    log::error("stopping: cannot drop new SYNs ({}); a client connecting as the listener closes may be reset",
+    log::error("closing the listener: cannot drop new SYNs first ({}); a client connecting as it closes may be reset",
                std::strerror(errno));
   }
 }

@@ -12,24 +12,42 @@
 // What is already queued on that socket when the worker fills up decides
 // how it closes. With net.ipv4.tcp_migrate_req = 1 the kernel moves a closed
 // listener's queue (and its half-open handshakes) to another listener of the
-// group, so the worker closes at once, from inside libevent's accept loop
-// (the kernel still resets one now and then when several workers fill at
-// once: docs/benchmarks.md, "The full worker, measured").
-// Without it, the kernel resets what the closed socket held, so the worker
-// first lets libevent accept until EAGAIN, takes those from its descriptor
-// reserve (kFullOverflow), turns away any beyond that with "server full",
-// and closes after: a handshake that completes in that last moment is still
-// reset. Once connections close and there is room again, the worker listens
+// group. Without it, the kernel resets what the closed socket held, so the
+// worker lets libevent accept what is queued, takes those from its
+// descriptor reserve (kFullOverflow) and turns away any beyond that with
+// "server full".
+//
+// Either way the close must not meet a handshake half done. The kernel
+// completes a handshake on the socket that answered the SYN, without that
+// socket's lock; as we read its source, a close() that lands between the
+// client's last ACK and the new connection joining the accept queue makes
+// the kernel reset that connection, and counts no failure. Closing at once,
+// four workers filled within 0.1 s lost one connection in about one fill
+// in ten (docs/benchmarks.md, "The full worker, measured"). So a full
+// worker first drops new SYNs on its socket (the stop's filter,
+// refuse_handshakes.hpp) and closes it kHandshakesUnderWay later, when the
+// handshakes it had begun are done. A client whose SYN is dropped meanwhile
+// sends it again a second later, to a worker that listens.
+//
+// Once connections close and there is room again, the worker listens
 // again: each close while it is full runs check_room (through
 // ServingContext::room_check), so a full worker whose peers stay sleeps
 // like any idle one -- no timer wakes it to look.
 #include <algorithm>
 
+#include <event2/listener.h>
+
 #include "gotit/common/log.hpp"
+#include "gotit/common/refuse_handshakes.hpp"
 #include "gotit/reactor/server.hpp"
 
 namespace gotit {
 namespace {
+
+// How long a full worker waits, with new SYNs dropped, for the handshakes
+// under way on its socket before it closes it: a loopback or LAN round trip
+// is well under it; each SYN dropped meanwhile costs its client a second.
+constexpr timeval kHandshakesUnderWay{0, 5'000};
 
 // Connections a full worker still takes while libevent drains its queue,
 // out of the descriptors kept in reserve (kReservedFds in common/start_up.cpp).
@@ -45,24 +63,24 @@ constexpr timeval kListenRetry{0, 100'000};
 
 }  // namespace
 
-// Called from accept_one when the worker is at --max-conns: closes the
-// listener now or queues the close (see the top of this file), and says
-// whether this connection may still be taken from the overflow reserve.
+// Called from accept_one when the worker is at --max-conns: begins the
+// close (see the top of this file), and says whether this connection may
+// still be taken from the overflow reserve.
 bool ReactorServer::note_full() {
   if (!options_.close_listener_when_full) return false;
-  if (kernel_migrates_queue_ && listener_) {
-    // libevent allows freeing the listener from its own callback: it accepts
-    // nothing more and closes the socket when this callback returns.
-    close_full_listener();
-  } else if (!full_close_pending_ && listener_) {
+  if (listener_ && !full_close_pending_) {
     full_close_pending_ = true;
-    event_active(full_check_.get(), EV_TIMEOUT, 0);
+    refuse_new_handshakes(listening_fd_);
+    // The kernel will move the queue: accept no more (libevent allows this
+    // from inside its own accept callback).
+    if (kernel_migrates_queue_) evconnlistener_disable(listener_.get());
+    evtimer_add(full_check_.get(), &kHandshakesUnderWay);
   }
   return context_.stats.open.get() < max_conns_ + kFullOverflow;
 }
 
-// The full-check event: queued by note_full, then by each release while the
-// listener is closed; a timer only to retry a failed listen.
+// The full-check event: the timer note_full sets, then each release while
+// the listener is closed, and a timer again to retry a failed listen.
 void ReactorServer::on_full_check(evutil_socket_t, short, void* self) noexcept {
   try {
     static_cast<ReactorServer*>(self)->check_room();
@@ -75,12 +93,14 @@ void ReactorServer::on_full_check(evutil_socket_t, short, void* self) noexcept {
 
 void ReactorServer::check_room() {
   if (context_.stopping || awaiting_first_requests()) return;  // no new listener: the stop drains this one
-  const std::uint64_t open = context_.stats.open.get();
   if (listener_) {
+    // The close note_full began: SYNs are dropped on this socket now, so it
+    // closes even if peers left meanwhile, and listens anew below if so.
     full_close_pending_ = false;
-    if (open < max_conns_) return;  // peers left while the close was queued
     close_full_listener();
-  } else if (open + std::min<std::uint64_t>(kReopenMargin, max_conns_ / 4) < max_conns_) {
+  }
+  const std::uint64_t open = context_.stats.open.get();
+  if (open + std::min<std::uint64_t>(kReopenMargin, max_conns_ / 4) < max_conns_) {
     start_listening();
     context_.room_check = nullptr;
     log::at(log::Level::connection, "room again ({} open): listening", open);

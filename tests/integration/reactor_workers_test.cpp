@@ -225,10 +225,11 @@ TEST_CASE("full workers step out of the port and come back when their peers leav
   ChildProcess master(kReactor, args);
   const std::uint16_t port = master.wait_for_port();
   const auto workers = wait_for_workers(master.pid(), 2);
-  // One client at a time: a worker that fills up closes its listener before
-  // the client that filled it has its reply, so no later handshake can
-  // complete on that socket and be reset when it closes (the race
-  // full_listener.cpp names, with net.ipv4.tcp_migrate_req = 0).
+  // One client at a time: a worker that fills up drops new SYNs on its
+  // listener before the client that filled it has its reply, so no later
+  // handshake begins on that socket and is reset when it closes
+  // (full_listener.cpp); a client whose SYN it drops tries again a second
+  // later and finds a worker that listens, or none.
   std::vector<std::unique_ptr<TestClient>> held;
   bool refused = false;
   for (int i = 0; i < 100; ++i) {

@@ -1,5 +1,6 @@
 // How a stopping server closes its listening socket without resetting
-// anyone.
+// anyone. (A full worker of gotit-reactor --workers closes its socket the
+// same way, for a reason of its own: full_listener.cpp.)
 //
 // close() on a listener resets every connection still in its accept queue,
 // and those clients are connected as far as they know: their requests may
