@@ -68,8 +68,9 @@ constexpr timeval kListenRetry{0, 100'000};
 // still be taken from the overflow reserve.
 bool ReactorServer::note_full() {
   if (!options_.close_listener_when_full) return false;
-  if (listener_ && !full_close_pending_) {
-    full_close_pending_ = true;
+  // While the worker listens, only this arms the full-check timer: pending,
+  // the close has begun.
+  if (listener_ && !evtimer_pending(full_check_.get(), nullptr)) {
     refuse_new_handshakes(listening_fd_);
     // The kernel will move the queue: accept no more (libevent allows this
     // from inside its own accept callback).
@@ -96,7 +97,6 @@ void ReactorServer::check_room() {
   if (listener_) {
     // The close note_full began: SYNs are dropped on this socket now, so it
     // closes even if peers left meanwhile, and listens anew below if so.
-    full_close_pending_ = false;
     close_full_listener();
   }
   const std::uint64_t open = context_.stats.open.get();

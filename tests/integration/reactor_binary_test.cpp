@@ -35,6 +35,14 @@ std::vector<std::string> with_defaults(std::vector<std::string> args) {
   return args;
 }
 
+// Against --max-conns 1: a client that holds the one place, answered.
+TestClient take_the_only_place(std::uint16_t port) {
+  TestClient client(port);
+  client.send("a\n");
+  REQUIRE(client.read_line() == "Got it!\n");
+  return client;
+}
+
 bool stderr_says(const ChildProcess& server, const std::string& text,
                  std::chrono::milliseconds timeout = 5s) {
   return eventually([&] { return server.stderr_text().find(text) != std::string::npos; }, timeout);
@@ -188,9 +196,7 @@ TEST_CASE("gotit-bench against a full server says the server turned it away, not
 TEST_CASE("gotit-client against a full server says so and exits 5, not 0 with the line as a reply") {
   ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
   const auto port = server.wait_for_port();
-  TestClient holder(port);
-  holder.send("a\n");
-  REQUIRE(holder.read_line() == "Got it!\n");
+  TestClient holder = take_the_only_place(port);
   const auto run = gotit::test::run_program(GOTIT_GOTIT_CLIENT_BIN,
                                             {"127.0.0.1", std::to_string(port), "-m", "hi"});
   CHECK(run.status.code == 5);
@@ -203,9 +209,7 @@ TEST_CASE("gotit-client against a full server says so and exits 5, not 0 with th
 TEST_CASE("a client turned away with a request already sent gets the line and FIN, not a reset") {
   ChildProcess server(kReactor, with_defaults({"--max-conns", "1"}));
   const auto port = server.wait_for_port();
-  TestClient first(port);
-  first.send("a\n");
-  CHECK(first.read_line() == "Got it!\n");
+  TestClient first = take_the_only_place(port);
   // Stopped, the server accepts only once the request has arrived.
   server.send_signal(SIGSTOP);
   TestClient turned_away(port);

@@ -105,7 +105,6 @@ class ReactorServer {
   int listening_fd_ = -1;          // owned by listener_
   bool pause_logged_ = false;      // this EMFILE episode has been reported
   bool stopped_at_once_ = false;   // a second stop request broke the loop
-  bool full_close_pending_ = false;  // worker mode: closing the listener is queued
   bool kernel_migrates_queue_ = false;  // worker mode, net.ipv4.tcp_migrate_req = 1
   bool grace_begun_ = false;       // a stop signal started --stop-grace
   // A stop waits for requests on their way (kFirstRequestGrace) while
